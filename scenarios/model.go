@@ -1,0 +1,150 @@
+package scenarios
+
+import (
+	"time"
+
+	"liaison"
+)
+
+// Scenario is one scenario file after loading: who the agencies are, which
+// channels join them, how they behave, what happens when, and the variants
+// that run the same story over other topologies.
+//
+// The yaml tags are the file format; the desc tags feed the JSON Schema
+// that `liaison schema` prints. Loader and schema are both derived from
+// these types, which keeps them in step.
+type Scenario struct {
+	Name        string         `yaml:"name" desc:"Short machine name, e.g. ctg-threat-warning; used in run ids and metrics." required:"true"`
+	Title       string         `yaml:"title" desc:"One-line human title." required:"true"`
+	Description string         `yaml:"description" desc:"What the scenario is about and where its facts come from."`
+	Start       Calendar       `yaml:"start" desc:"Calendar anchor: the wall-clock instant of simulated time 0, RFC 3339 with offset, e.g. 2026-03-06T16:00:00+01:00." required:"true"`
+	TimeZone    string         `yaml:"timezone" desc:"IANA time zone for office hours, e.g. Europe/Copenhagen. Default: the offset of start."`
+	Duration    Duration       `yaml:"duration" desc:"Simulated length of the run, e.g. 72h or 30d. Without it the run ends when nothing is left to happen; required with background traffic."`
+	Seed        uint64         `yaml:"seed" desc:"Default random seed; --seed overrides it."`
+	Agencies    []Agency       `yaml:"agencies" desc:"The agencies, each an agent on NATS." required:"true"`
+	Channels    []Channel      `yaml:"channels" desc:"The channels that join agencies, in order of preference." required:"true"`
+	Rules       []Rule         `yaml:"rules" desc:"Behaviour: what an agency does when a message of a type arrives."`
+	Injects     []Inject       `yaml:"injects" desc:"The master scenario events list: timed items of information delivered to agencies."`
+	Background  []Stream       `yaml:"background" desc:"Poisson streams of routine messages that load queues like real daily volume."`
+	Variants    []Variant      `yaml:"variants" desc:"Named overlays that replace or add channels, agencies, rules or background traffic."`
+	Source      string         `yaml:"-"` // file name (or "builtin:NAME") the scenario came from
+	Positions   Positions      `yaml:"-"` // where each path in the document starts
+	Location    *time.Location `yaml:"-"` // TimeZone resolved; set by Load
+}
+
+// Agency is an organisation that receives, handles and passes on messages.
+type Agency struct {
+	ID       liaison.AgencyID `yaml:"id" desc:"Unique id, dot-separated lower-case segments, country first: dk.pet, se.sapo, eu.europol." required:"true"`
+	Name     string           `yaml:"name" desc:"Full name, e.g. Danish Security and Intelligence Service (PET)."`
+	Country  string           `yaml:"country" desc:"ISO 3166 alpha-2 code, or EU / INT for international bodies. TLP AMBER limits onward sharing to the holder's country."`
+	Kind     string           `yaml:"kind" desc:"What sort of agency: security-service, police, intelligence, sirene, ncb, europol, liaison-officer, platform, …"`
+	Hours    Hours            `yaml:"hours" desc:"Office hours: 24/7 (default) or weekly hours such as \"Mon-Fri 08:00-16:00; Sat 09:00-12:00\". Messages that arrive when closed wait for opening."`
+	TimeZone string           `yaml:"timezone" desc:"IANA time zone of the office hours; default the scenario's."`
+	Staff    int              `yaml:"staff" desc:"How many messages are handled at once (default 1); the rest queue, urgent first."`
+	Handling Handling         `yaml:"handling" desc:"Time to handle one message: a distribution, or a mapping of message type to distribution with an optional default key."`
+	Consent  *float64         `yaml:"consent" desc:"Probability (0..1) that this agency, as originator, grants a third-party release it is asked for. Default 1."`
+	Location *time.Location   `yaml:"-"` // TimeZone resolved, or the scenario's; set by Load
+}
+
+// Topology says how a channel moves a message between its members.
+type Topology string
+
+// The four channel topologies.
+const (
+	// Mesh delivers point to point, straight from sender to recipient.
+	Mesh Topology = "mesh"
+	// Hub relays every message through a hub agency, with its own hours
+	// and queue (Europol for SIENA, the INTERPOL General Secretariat).
+	Hub Topology = "hub"
+	// Platform delivers one post to every member (the CTG platform). With a
+	// hub, the post passes through the hub agency first.
+	Platform Topology = "platform"
+	// Liaison relays through a liaison officer (an agency, usually one
+	// person with office hours) between two sides; members on the same side
+	// do not use it.
+	Liaison Topology = "liaison"
+)
+
+// Channel joins agencies and moves messages between them.
+type Channel struct {
+	ID       liaison.ChannelID    `yaml:"id" desc:"Unique id, one token without dots: ctg, siena, sirene, i247, dk-national." required:"true"`
+	Name     string               `yaml:"name" desc:"Full name of the channel."`
+	Topology Topology             `yaml:"topology" desc:"mesh (point to point), hub (relayed by the hub agency), platform (one post reaches all members), liaison (relayed by a liaison officer between two sides)." required:"true" enum:"mesh,hub,platform,liaison"`
+	Hub      liaison.AgencyID     `yaml:"hub" desc:"The relaying agency of a hub channel (required) or a platform (optional)."`
+	Officer  liaison.AgencyID     `yaml:"officer" desc:"The liaison officer of a liaison channel (required)."`
+	Members  []liaison.AgencyID   `yaml:"members" desc:"Agencies that use the channel (mesh, hub, platform)."`
+	Sides    [][]liaison.AgencyID `yaml:"sides" desc:"The two sides a liaison officer joins, e.g. [[dk.police], [se.police]]."`
+	Latency  Dist                 `yaml:"latency" desc:"Transit time of one hop, a distribution with a positive minimum (its floor), e.g. lognormal(median=10m, sigma=0.4, min=1m)." required:"true"`
+	Outages  []Outage             `yaml:"outages" desc:"Windows of simulated time when the channel is down: messages wait for the end, or take another channel that joins the same agencies."`
+}
+
+// Outage is a window [From, To) of simulated time when a channel is down.
+type Outage struct {
+	From Duration `yaml:"from" desc:"Start of the outage, simulated time since start." required:"true"`
+	To   Duration `yaml:"to" desc:"End of the outage (exclusive)." required:"true"`
+}
+
+// Rule is behaviour: on receiving a message of a type, an agency shares the
+// item, replies, or sends a new message. Exactly one of Share, Reply, Send.
+//
+// Share and Send act at most once per agency, rule and item: an agency that
+// hears the same item twice does not pass it on twice. Reply answers every
+// request.
+type Rule struct {
+	At          liaison.AgencyID    `yaml:"at" desc:"The agency that acts." required:"true"`
+	On          liaison.MessageType `yaml:"on" desc:"The message type that triggers the rule; * for any type that carries an item." required:"true"`
+	From        []liaison.AgencyID  `yaml:"from" desc:"Only when the message came from one of these agencies."`
+	TLP         []TLPLevel          `yaml:"tlp" desc:"Only when the item has one of these TLP levels."`
+	Share       []liaison.AgencyID  `yaml:"share" desc:"Pass the item on to these agencies."`
+	As          liaison.MessageType `yaml:"as" desc:"Message type of the shared copies (default: the type received)."`
+	Reply       liaison.MessageType `yaml:"reply" desc:"Answer the sender with a message of this type, e.g. sirene-M for a sirene-G."`
+	Within      Duration            `yaml:"within" desc:"Deadline for the reply, counted from the request's arrival, e.g. 12h for SIRENE; a later reply is logged as deadline_missed."`
+	Send        liaison.MessageType `yaml:"send" desc:"Send a new message of this type about the same item to the agencies in to."`
+	To          []liaison.AgencyID  `yaml:"to" desc:"Recipients of send."`
+	Channel     liaison.ChannelID   `yaml:"channel" desc:"Force this channel instead of letting the router choose."`
+	Probability *float64            `yaml:"probability" desc:"Chance (0..1) that the rule fires at all: imperfect sharing, for research. Default 1."`
+	Urgent      bool                `yaml:"urgent" desc:"Mark the outgoing messages urgent: they jump queues."`
+}
+
+// Inject is one event of the master scenario events list: an item of
+// information that reaches an agency at a time.
+type Inject struct {
+	ID                liaison.ItemID      `yaml:"id" desc:"Inject number, unique, e.g. I-1." required:"true"`
+	At                Duration            `yaml:"at" desc:"Scenario time of delivery, simulated time since start." required:"true"`
+	To                liaison.AgencyID    `yaml:"to" desc:"The agency (player) that receives it." required:"true"`
+	From              string              `yaml:"from" desc:"Simulated sender, for the exercise record (a source, a border guard, a foreign service)."`
+	Type              liaison.MessageType `yaml:"type" desc:"Message type, matched by rules." required:"true"`
+	Summary           string              `yaml:"summary" desc:"The inject's message text." required:"true"`
+	TLP               TLPLevel            `yaml:"tlp" desc:"TLP 2.0 level of the item: CLEAR, GREEN, AMBER, AMBER+STRICT or RED. Default GREEN."`
+	OriginatorControl bool                `yaml:"originator-control" desc:"Third-party rule: holders other than the originator need its consent before passing the item to a third party."`
+	Originator        liaison.AgencyID    `yaml:"originator" desc:"The originating agency under the third-party rule. Default: the receiving agency."`
+	Audience          []liaison.AgencyID  `yaml:"audience" desc:"Who needs to know: reach is measured against these agencies."`
+	Deadline          Duration            `yaml:"deadline" desc:"Time from the inject by which the whole audience should know."`
+	Urgent            bool                `yaml:"urgent" desc:"The message is urgent: it jumps queues."`
+	Expected          string              `yaml:"expected" desc:"Expected player action (MSEL column)."`
+	Objective         string              `yaml:"objective" desc:"Exercise objective served (MSEL column)."`
+}
+
+// Stream is background traffic: each agency in From sends messages of Type
+// as a Poisson process at Rate, each to an agency drawn uniformly from To
+// (never itself). Background messages carry no item.
+type Stream struct {
+	From    []liaison.AgencyID  `yaml:"from" desc:"Sending agencies; each sends at the full rate." required:"true"`
+	To      []liaison.AgencyID  `yaml:"to" desc:"Possible recipients, drawn uniformly." required:"true"`
+	Type    liaison.MessageType `yaml:"type" desc:"Message type, e.g. routine." required:"true"`
+	Rate    Rate                `yaml:"rate" desc:"Messages per sending agency per unit of simulated time, e.g. 40/day or 3/h." required:"true"`
+	Channel liaison.ChannelID   `yaml:"channel" desc:"Force this channel instead of letting the router choose."`
+}
+
+// Variant is a named overlay: the same story over another topology.
+// Channels and agencies with an existing id replace it, others are added;
+// rules are added; background, when given, replaces the base streams.
+type Variant struct {
+	Name           string              `yaml:"name" desc:"Variant name, used with --variant." required:"true"`
+	Title          string              `yaml:"title" desc:"What the variant changes."`
+	Channels       []Channel           `yaml:"channels" desc:"Channels to replace (same id) or add."`
+	RemoveChannels []liaison.ChannelID `yaml:"remove-channels" desc:"Channels to remove."`
+	Agencies       []Agency            `yaml:"agencies" desc:"Agencies to replace (same id) or add."`
+	Rules          []Rule              `yaml:"rules" desc:"Rules to add."`
+	Background     []Stream            `yaml:"background" desc:"Background streams that replace the base scenario's, when given."`
+}
