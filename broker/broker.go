@@ -1,0 +1,178 @@
+// Package broker is Liaison's NATS side: the embedded server, connections
+// that account for every asynchronous error, the one helper that builds
+// subjects, and the time service that keeps agents on many connections (or
+// many processes) in step under conservative synchronisation.
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"liaison"
+)
+
+// ServerOptions configure an embedded NATS server.
+type ServerOptions struct {
+	// Listen is host:port for client connections from other processes.
+	// Empty keeps the server in process only (no port at all).
+	Listen string
+	// Name names the server in logs and cluster views.
+	Name string
+}
+
+// MaxPayload is the largest NATS message Liaison publishes: event batches
+// are cut to fit, so runs work on servers with the default limit too.
+const MaxPayload = 512 << 10
+
+// StartServer starts an embedded nats-server and waits until it accepts
+// connections. The caller shuts it down with Shutdown and WaitForShutdown.
+func StartServer(o ServerOptions) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName: o.Name,
+		NoLog:      true,
+		NoSigs:     true,
+		DontListen: o.Listen == "",
+		MaxPayload: 1 << 20,
+		// A run publishes in bursts (one window's messages at a time);
+		// the default pending limit would cut off a fast reader.
+		MaxPending: 256 << 20,
+	}
+	if o.Listen != "" {
+		host, port, err := net.SplitHostPort(o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("broker: listen address %q: %w (expected host:port, e.g. 127.0.0.1:4222)", o.Listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("broker: listen port %q is not a number", port)
+		}
+		opts.Host, opts.Port = host, p
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("broker: starting embedded NATS server: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, errors.New("broker: embedded NATS server not ready within 10s")
+	}
+	return s, nil
+}
+
+// ErrorCounts counts what a connection's asynchronous error handler saw. A
+// NATS publish that the server refuses returns nil at the call site and
+// surfaces only here, so every connection Liaison makes installs one.
+type ErrorCounts struct {
+	SlowConsumer atomic.Int64
+	Permission   atomic.Int64
+	Other        atomic.Int64
+	last         atomic.Value // string
+}
+
+// Total returns the number of errors seen.
+func (c *ErrorCounts) Total() int64 {
+	return c.SlowConsumer.Load() + c.Permission.Load() + c.Other.Load()
+}
+
+// Last returns the text of the last error seen, or "".
+func (c *ErrorCounts) Last() string {
+	s, _ := c.last.Load().(string)
+	return s
+}
+
+func (c *ErrorCounts) record(err error) {
+	switch {
+	case errors.Is(err, nats.ErrSlowConsumer):
+		c.SlowConsumer.Add(1)
+	case err != nil && strings.Contains(strings.ToLower(err.Error()), "permissions violation"):
+		c.Permission.Add(1)
+	default:
+		c.Other.Add(1)
+	}
+	if err != nil {
+		c.last.Store(err.Error())
+	}
+}
+
+// Conn is a NATS connection with its error accounting.
+type Conn struct {
+	*nats.Conn
+	Errors *ErrorCounts
+}
+
+// Connect opens a connection to the server at url, or to the embedded
+// server srv in process when srv is not nil.
+func Connect(url string, srv *server.Server, name string) (*Conn, error) {
+	ec := &ErrorCounts{}
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { ec.record(err) }),
+		nats.MaxReconnects(-1),
+		nats.ReconnectBufSize(64 << 20),
+	}
+	if srv != nil {
+		opts = append(opts, nats.InProcessServer(srv))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		where := url
+		if srv != nil {
+			where = "the embedded server"
+		}
+		return nil, fmt.Errorf("broker: connecting to %s: %w", where, err)
+	}
+	return &Conn{Conn: nc, Errors: ec}, nil
+}
+
+// Subjects builds every NATS subject of one run. Tokens go from general to
+// specific: liaison.<run>.<channel>.<agency> for messages, and
+// liaison.<run>.time.* for the time service. Channel ids are single tokens
+// and never the reserved words time, ctl, events or inject, so the two
+// families cannot collide.
+type Subjects struct {
+	prefix string
+}
+
+// NewSubjects returns the subjects of the run with the given id (one token).
+func NewSubjects(run string) Subjects { return Subjects{prefix: "liaison." + run + "."} }
+
+// Message is where messages for agency to on channel ch are published.
+func (s Subjects) Message(ch liaison.ChannelID, to liaison.AgencyID) string {
+	return s.prefix + string(ch) + "." + string(to)
+}
+
+// Grant is where the time service announces windows.
+func (s Subjects) Grant() string { return s.prefix + "time.grant" }
+
+// Join is where nodes ask to take part in the run.
+func (s Subjects) Join() string { return s.prefix + "time.join" }
+
+// Up is where node n reports to the time service: event batches, counts and
+// next event times, in order on one subject.
+func (s Subjects) Up(node int) string { return s.prefix + "time.up." + strconv.Itoa(node) }
+
+// UpAll matches every node's Up subject.
+func (s Subjects) UpAll() string { return s.prefix + "time.up.*" }
+
+// RunToken makes a string safe as one subject token.
+func RunToken(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}

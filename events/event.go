@@ -1,0 +1,230 @@
+// Package events defines the event stream of a run: what happened, when and
+// where, in the one order that every downstream view (event log, summary,
+// metrics, reports) is computed from. Agents produce events, nodes ship them
+// to the time service in compact binary batches, and the Recorder merges
+// them into the canonical order: simulated time, then rank, then agency,
+// then the agency's own sequence number.
+package events
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"liaison"
+)
+
+// Kind says what an event records.
+type Kind uint8
+
+// The event kinds. Their names are part of the event log format.
+const (
+	Inject         Kind = iota + 1 // an inject reached its agency
+	Send                           // an agency sent a message (one hop, one recipient)
+	Deliver                        // a message reached its recipient (and its queue)
+	Hold                           // a message waits for the recipient's office to open
+	HandleStart                    // staff started handling a message
+	Know                           // an agency learned an item for the first time
+	HandleEnd                      // staff finished handling a message
+	Drop                           // a message was dropped; Reason says why
+	ConsentRequest                 // a holder asked the originator to release an item to third parties
+	ConsentGrant                   // the originator granted a release
+	ConsentRefuse                  // the originator refused a release
+	DeadlineMissed                 // an item's audience, or a reply, missed its deadline
+	Reached                        // the whole audience of an item knows it
+	Skip                           // a rule did not fire (its probability said no)
+	kindEnd
+)
+
+var kindNames = [...]string{
+	Inject: "inject", Send: "send", Deliver: "deliver", Hold: "hold",
+	HandleStart: "handle_start", Know: "know", HandleEnd: "handle_end", Drop: "drop",
+	ConsentRequest: "consent_request", ConsentGrant: "consent_grant",
+	ConsentRefuse: "consent_refuse", DeadlineMissed: "deadline_missed",
+	Reached: "reached", Skip: "skip",
+}
+
+// String returns the event log name of the kind, e.g. "handle_start".
+func (k Kind) String() string {
+	if k > 0 && k < kindEnd {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Rank orders events that share a time: agents' events come first, then the
+// events the recorder derives from them (reached, deadline_missed), so that a
+// deadline at time D counts knowledge gained at D.
+const (
+	RankAgent   uint8 = 0
+	RankDerived uint8 = 1
+)
+
+// Event is one line of the event log. Agencies, channels, types and items
+// are kept as indices into a Names table while the run goes on, so events
+// are small and cheap to ship; the Recorder resolves them when it writes.
+type Event struct {
+	T      liaison.Time // simulated time of the event
+	Kind   Kind
+	Rank   uint8
+	Agency int32  // agency where it happened (index), -1 for none
+	Seq    uint64 // the agency's event counter: a stable tie-break
+	// Message: (MsgFrom, MsgSeq) identify it; MsgFrom -1 for none.
+	MsgFrom int32
+	MsgSeq  uint64
+	Channel int32        // -1 for none
+	Type    int32        // message type index, -1 for none
+	Item    int32        // item index, -1 for none
+	Peer    int32        // the other agency: recipient of a send, sender of a deliver, -1 for none
+	Reason  int32        // drop reason index, -1 for none
+	Value   liaison.Time // latency (deliver), wait (handle_start), until (hold), …
+	Count   int32        // queue length after a deliver, reach count, …
+}
+
+// Less reports whether a sorts before b in the canonical order.
+func Less(a, b *Event) bool {
+	if a.T != b.T {
+		return a.T < b.T
+	}
+	if a.Rank != b.Rank {
+		return a.Rank < b.Rank
+	}
+	if a.Agency != b.Agency {
+		return a.Agency < b.Agency
+	}
+	return a.Seq < b.Seq
+}
+
+// Compare is Less as a three-way comparison, for slices.SortFunc.
+func Compare(a, b Event) int {
+	switch {
+	case Less(&a, &b):
+		return -1
+	case Less(&b, &a):
+		return 1
+	}
+	return 0
+}
+
+// Names resolves the indices in events to the scenario's names. Types and
+// items may grow during a run (live injects); reasons are the liaison.Drop*
+// constants.
+type Names struct {
+	Agencies []liaison.AgencyID
+	Channels []liaison.ChannelID
+	Types    []liaison.MessageType
+	Items    []liaison.ItemID
+	Reasons  []string
+}
+
+// Reasons is the bounded set of drop reasons, in index order.
+var Reasons = []string{
+	liaison.DropNoRoute, liaison.DropTLP, liaison.DropConsentRefuse,
+	liaison.DropRunEnd, liaison.DropPermission, liaison.DropPublish,
+}
+
+// ReasonIndex returns the index of a drop reason in Reasons.
+func ReasonIndex(reason string) int32 {
+	for i, r := range Reasons {
+		if r == reason {
+			return int32(i)
+		}
+	}
+	panic("events: unknown drop reason " + reason)
+}
+
+// AppendBinary appends the compact wire form of e to b. Nodes send batches
+// of these to the time service; field order is fixed, integers are varints.
+func AppendBinary(b []byte, e *Event) []byte {
+	b = binary.AppendVarint(b, int64(e.T))
+	b = append(b, byte(e.Kind), e.Rank)
+	b = binary.AppendVarint(b, int64(e.Agency))
+	b = binary.AppendUvarint(b, e.Seq)
+	b = binary.AppendVarint(b, int64(e.MsgFrom))
+	b = binary.AppendUvarint(b, e.MsgSeq)
+	b = binary.AppendVarint(b, int64(e.Channel))
+	b = binary.AppendVarint(b, int64(e.Type))
+	b = binary.AppendVarint(b, int64(e.Item))
+	b = binary.AppendVarint(b, int64(e.Peer))
+	b = binary.AppendVarint(b, int64(e.Reason))
+	b = binary.AppendVarint(b, int64(e.Value))
+	b = binary.AppendVarint(b, int64(e.Count))
+	return b
+}
+
+// ErrCorrupt reports a batch that does not decode.
+var ErrCorrupt = errors.New("events: corrupt event batch")
+
+// DecodeBatch appends the events encoded in b to dst.
+func DecodeBatch(dst []Event, b []byte) ([]Event, error) {
+	r := reader{b: b}
+	for len(r.b) > 0 && r.err == nil {
+		var e Event
+		e.T = liaison.Time(r.varint())
+		e.Kind = Kind(r.byte())
+		e.Rank = r.byte()
+		e.Agency = int32(r.varint())
+		e.Seq = r.uvarint()
+		e.MsgFrom = int32(r.varint())
+		e.MsgSeq = r.uvarint()
+		e.Channel = int32(r.varint())
+		e.Type = int32(r.varint())
+		e.Item = int32(r.varint())
+		e.Peer = int32(r.varint())
+		e.Reason = int32(r.varint())
+		e.Value = liaison.Time(r.varint())
+		e.Count = int32(r.varint())
+		if r.err == nil && (e.Kind == 0 || e.Kind >= kindEnd) {
+			r.err = fmt.Errorf("%w: kind %d", ErrCorrupt, e.Kind)
+		}
+		if r.err == nil {
+			dst = append(dst, e)
+		}
+	}
+	return dst, r.err
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}

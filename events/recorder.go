@@ -1,0 +1,187 @@
+package events
+
+import (
+	"bufio"
+	"container/heap"
+	"fmt"
+	"io"
+	"slices"
+
+	"liaison"
+)
+
+// ItemInfo is what the Recorder needs to know about an item to measure its
+// reach: who must learn it, from when, and by when.
+type ItemInfo struct {
+	ID       liaison.ItemID
+	At       liaison.Time // inject time
+	Audience []int32      // agency indices
+	Deadline liaison.Time // relative to At; 0 for none
+}
+
+// Header names the run in the summary.
+type Header struct {
+	Scenario string
+	Title    string
+	Seed     uint64
+	Variant  string
+}
+
+// Recorder turns the windows of events that nodes report into the event log
+// and the summary. It is fed one window at a time, in time order; within a
+// window it sorts events into the canonical order and inserts the events it
+// derives (reached, deadline_missed). Memory is bounded by one window's
+// events plus per-item and per-channel aggregates.
+type Recorder struct {
+	names   *Names
+	hdr     Header
+	w       *bufio.Writer
+	line    []byte
+	derived derivedHeap
+	items   []itemState
+	agg     aggregate
+	// OnEvent, when set, sees every event in log order, after the summary
+	// has counted it (metrics hook).
+	OnEvent func(*Event)
+	err     error
+}
+
+type itemState struct {
+	info     ItemInfo
+	inAud    map[int32]bool
+	known    map[int32]bool
+	reached  int
+	reachAt  liaison.Time // Never until the whole audience knows
+	deadline bool         // deadline passed and was missed
+}
+
+// NewRecorder returns a Recorder that writes the JSON Lines event log to w
+// (nil for none).
+func NewRecorder(names *Names, hdr Header, items []ItemInfo, w io.Writer) *Recorder {
+	r := &Recorder{names: names, hdr: hdr}
+	if w != nil {
+		r.w = bufio.NewWriterSize(w, 1<<16)
+	}
+	r.agg.init(names)
+	for _, it := range items {
+		r.AddItem(it)
+	}
+	return r
+}
+
+// AddItem registers an item (an inject) and schedules its deadline check.
+func (r *Recorder) AddItem(it ItemInfo) {
+	idx := int32(len(r.items))
+	st := itemState{info: it, inAud: map[int32]bool{}, known: map[int32]bool{}, reachAt: liaison.Never}
+	for _, a := range it.Audience {
+		st.inAud[a] = true
+	}
+	r.items = append(r.items, st)
+	if it.Deadline > 0 {
+		heap.Push(&r.derived, Event{T: it.At + it.Deadline, Kind: DeadlineMissed, Rank: RankDerived,
+			Agency: -1, Seq: uint64(idx), MsgFrom: -1, Channel: -1, Type: -1, Item: idx,
+			Peer: -1, Reason: -1, Value: it.Deadline})
+	}
+}
+
+// Window records the events of one window. Every event must have T < until,
+// and every later window's events T ≥ until. evs is sorted in place.
+func (r *Recorder) Window(evs []Event, until liaison.Time) error {
+	slices.SortFunc(evs, Compare)
+	for i := range evs {
+		e := &evs[i]
+		for len(r.derived) > 0 && Less(&r.derived[0], e) {
+			r.emitDerived()
+		}
+		r.record(e)
+		if e.Kind == Know {
+			r.know(e)
+		}
+	}
+	for len(r.derived) > 0 && r.derived[0].T < until {
+		r.emitDerived()
+	}
+	return r.err
+}
+
+func (r *Recorder) know(e *Event) {
+	if e.Item < 0 || int(e.Item) >= len(r.items) {
+		return
+	}
+	st := &r.items[e.Item]
+	if !st.inAud[e.Agency] || st.known[e.Agency] {
+		return
+	}
+	st.known[e.Agency] = true
+	st.reached++
+	if st.reached == len(st.info.Audience) {
+		st.reachAt = e.T
+		heap.Push(&r.derived, Event{T: e.T, Kind: Reached, Rank: RankDerived, Agency: -1,
+			Seq: uint64(e.Item), MsgFrom: -1, Channel: -1, Type: -1, Item: e.Item, Peer: -1,
+			Reason: -1, Value: e.T - st.info.At, Count: int32(len(st.info.Audience))})
+	}
+}
+
+func (r *Recorder) emitDerived() {
+	e := heap.Pop(&r.derived).(Event)
+	if e.Kind == DeadlineMissed {
+		st := &r.items[e.Item]
+		if st.reachAt <= e.T {
+			return // met
+		}
+		st.deadline = true
+		e.Count = int32(st.reached)
+	}
+	r.record(&e)
+}
+
+func (r *Recorder) record(e *Event) {
+	r.agg.add(e)
+	if r.OnEvent != nil {
+		r.OnEvent(e)
+	}
+	if r.w != nil && r.err == nil {
+		r.line = AppendJSON(r.line[:0], e, r.names)
+		r.line = append(r.line, '\n')
+		if _, err := r.w.Write(r.line); err != nil {
+			r.err = fmt.Errorf("writing event log: %w", err)
+		}
+	}
+}
+
+// Close emits the deadlines that fall at or before end, flushes the log and
+// returns the summary. It fails when a message is unaccounted for: every
+// sent message must be delivered or dropped.
+func (r *Recorder) Close(end liaison.Time) (*Summary, error) {
+	for len(r.derived) > 0 && r.derived[0].T <= end {
+		r.emitDerived()
+	}
+	if r.w != nil && r.err == nil {
+		if err := r.w.Flush(); err != nil {
+			r.err = fmt.Errorf("writing event log: %w", err)
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	s := r.summary(end)
+	if m := s.Messages; m.Sent != m.Delivered+m.Dropped {
+		return s, fmt.Errorf("events: %d messages unaccounted for: %d sent, %d delivered, %d dropped",
+			m.Sent-m.Delivered-m.Dropped, m.Sent, m.Delivered, m.Dropped)
+	}
+	return s, nil
+}
+
+// derivedHeap orders pending derived events canonically.
+type derivedHeap []Event
+
+func (h derivedHeap) Len() int           { return len(h) }
+func (h derivedHeap) Less(i, j int) bool { return Less(&h[i], &h[j]) }
+func (h derivedHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *derivedHeap) Push(x any)        { *h = append(*h, x.(Event)) }
+func (h *derivedHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
