@@ -44,6 +44,7 @@ type Recorder struct {
 	// has counted it (metrics hook).
 	OnEvent func(*Event)
 	err     error
+	last    liaison.Time // time of the latest event recorded
 }
 
 type itemState struct {
@@ -136,6 +137,7 @@ func (r *Recorder) emitDerived() {
 }
 
 func (r *Recorder) record(e *Event) {
+	r.last = e.T
 	r.agg.add(e)
 	if r.OnEvent != nil {
 		r.OnEvent(e)
@@ -150,11 +152,16 @@ func (r *Recorder) record(e *Event) {
 }
 
 // Close emits the deadlines that fall at or before end, flushes the log and
-// returns the summary. It fails when a message is unaccounted for: every
+// returns the summary. End is the run's last instant, or liaison.Never for a
+// run that went on until nothing was left to happen; the summary then ends
+// at the last event. Close fails when a message is unaccounted for: every
 // sent message must be delivered or dropped.
 func (r *Recorder) Close(end liaison.Time) (*Summary, error) {
 	for len(r.derived) > 0 && r.derived[0].T <= end {
 		r.emitDerived()
+	}
+	if end == liaison.Never {
+		end = r.last
 	}
 	if r.w != nil && r.err == nil {
 		if err := r.w.Flush(); err != nil {

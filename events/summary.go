@@ -134,9 +134,7 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 			DroppedBy: map[string]int64{}},
 		Items: []ItemSummary{}, Channels: []ChannelSummary{}, Agencies: []AgencySummary{},
 	}
-	if end != liaison.Never {
-		s.EndSeconds = end.Seconds()
-	}
+	s.EndSeconds = end.Seconds()
 	for i, n := range a.droppedBy {
 		if n > 0 {
 			s.Messages.DroppedBy[r.names.Reasons[i]] = n

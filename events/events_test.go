@@ -1,0 +1,146 @@
+package events
+
+import (
+	"bytes"
+	"flag"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+
+	"liaison"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func testNames() *Names {
+	return &Names{
+		Agencies: []liaison.AgencyID{"dk.pet", "se.sapo", "se.nct"},
+		Channels: []liaison.ChannelID{"ctg"},
+		Types:    []liaison.MessageType{"warning"},
+		Items:    []liaison.ItemID{"I-1"},
+		Reasons:  Reasons,
+	}
+}
+
+func ev(t liaison.Time, k Kind, agency int32, seq uint64) Event {
+	return Event{T: t, Kind: k, Agency: agency, Seq: seq, MsgFrom: -1, Channel: -1, Type: -1,
+		Item: -1, Peer: -1, Reason: -1}
+}
+
+func TestBinaryRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var want []Event
+	var b []byte
+	for i := 0; i < 1000; i++ {
+		e := Event{T: liaison.Time(r.Int64N(1 << 40)), Kind: Kind(1 + r.IntN(int(kindEnd)-1)),
+			Rank: uint8(r.IntN(2)), Agency: int32(r.IntN(300)) - 1, Seq: r.Uint64(),
+			MsgFrom: int32(r.IntN(300)) - 1, MsgSeq: r.Uint64(), Channel: int32(r.IntN(5)) - 1,
+			Type: int32(r.IntN(5)) - 1, Item: int32(r.IntN(5)) - 1, Peer: int32(r.IntN(5)) - 1,
+			Reason: int32(r.IntN(6)) - 1, Value: liaison.Time(r.Int64N(1 << 30)), Count: int32(r.IntN(100))}
+		want = append(want, e)
+		b = AppendBinary(b, &e)
+	}
+	got, err := DecodeBatch(nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatal("events changed in a binary round trip")
+	}
+	if _, err := DecodeBatch(nil, b[:len(b)-1]); err == nil {
+		t.Fatal("a truncated batch decoded without error")
+	}
+}
+
+func TestSketchQuantiles(t *testing.T) {
+	var s Sketch
+	for v := liaison.Time(1); v <= 1000; v++ {
+		s.Add(v)
+	}
+	q := s.Quantiles(0.5, 0.95, 1)
+	if q[0] != 500 || q[1] != 950 || q[2] != 1000 {
+		t.Fatalf("exact range: got %v, want [500 950 1000]", q)
+	}
+	// Large values: relative error under 0.2%.
+	var big Sketch
+	r := rand.New(rand.NewPCG(3, 4))
+	vals := make([]liaison.Time, 0, 50000)
+	for i := 0; i < 50000; i++ {
+		v := liaison.Time(r.ExpFloat64() * 600000)
+		big.Add(v)
+		vals = append(vals, v)
+	}
+	slices.Sort(vals)
+	for _, p := range []float64{0.5, 0.9, 0.95, 0.99} {
+		exact := vals[int(p*float64(len(vals))+0.999999)-1]
+		got := big.Quantiles(p)[0]
+		if d := float64(got-exact) / float64(exact); d > 0.002 || d < -0.002 {
+			t.Errorf("p%v: got %v, exact %v (%.3f%% off)", p*100, got, exact, d*100)
+		}
+	}
+}
+
+// TestRecorderGolden feeds a small story through the recorder in two
+// windows, out of order within each, and compares the log with a golden
+// file: canonical order, derived reached and deadline_missed events.
+func TestRecorderGolden(t *testing.T) {
+	n := testNames()
+	var buf bytes.Buffer
+	items := []ItemInfo{{ID: "I-1", At: 0, Audience: []int32{1, 2}, Deadline: 30 * liaison.Minute}}
+	r := NewRecorder(n, Header{Scenario: "test"}, items, &buf)
+	send := ev(10*liaison.Second, Send, 0, 2)
+	send.MsgFrom, send.MsgSeq, send.Channel, send.Type, send.Item, send.Peer = 0, 1, 0, 0, 0, 1
+	know0 := ev(0, Know, 0, 1)
+	know0.Item = 0
+	w1 := []Event{send, know0}
+	if err := r.Window(w1, liaison.Minute); err != nil {
+		t.Fatal(err)
+	}
+	del := ev(10*liaison.Minute, Deliver, 1, 1)
+	del.MsgFrom, del.MsgSeq, del.Channel, del.Type, del.Item, del.Peer, del.Value, del.Count = 0, 1, 0, 0, 0, 0, 590*liaison.Second, 1
+	know1 := ev(10*liaison.Minute, Know, 1, 2)
+	know1.Item, know1.Peer = 0, 0
+	drop := ev(50*liaison.Minute, Drop, 2, 1)
+	drop.MsgFrom, drop.MsgSeq, drop.Reason, drop.Peer = 1, 4, ReasonIndex(liaison.DropTLP), 2
+	send2 := ev(50*liaison.Minute, Send, 2, 0)
+	send2.MsgFrom, send2.MsgSeq, send2.Peer = 1, 4, 2
+	if err := r.Window([]Event{drop, know1, del, send2}, 2*liaison.Hour); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := r.Close(2 * liaison.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Messages.Sent != 2 || sum.Messages.Delivered != 1 || sum.Messages.Dropped != 1 {
+		t.Fatalf("counts: %+v", sum.Messages)
+	}
+	if it := sum.Items[0]; it.Reached != 1 || it.TimeToReachSeconds != nil || *it.DeadlineMet {
+		t.Fatalf("item: %+v", it)
+	}
+	golden(t, "testdata/recorder.golden", buf.Bytes())
+
+	lost := NewRecorder(n, Header{}, nil, nil)
+	if err := lost.Window([]Event{send}, liaison.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lost.Close(liaison.Hour); err == nil {
+		t.Fatal("Close accepted a sent message that was neither delivered nor dropped")
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
