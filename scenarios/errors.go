@@ -1,0 +1,169 @@
+package scenarios
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Kind classifies a scenario error, so that tests and tools can tell a
+// misspelt field from an unreachable audience without parsing messages.
+type Kind int
+
+// The kinds of scenario error.
+const (
+	Other           Kind = iota
+	Syntax               // the file is not well-formed YAML
+	UnknownField         // a key the format does not have
+	Missing              // a required field is absent
+	BadValue             // a value of the wrong shape or out of range
+	BadDuration          // a duration that does not parse
+	BadDistribution      // a delay distribution that does not parse
+	BadRate              // a rate that does not parse
+	BadHours             // office hours that do not parse
+	BadTLP               // an unknown TLP level
+	BadTime              // a calendar time or time zone that does not resolve
+	BadID                // an id with characters or a form it may not have
+	UnknownAgency        // a reference to an agency that is not declared
+	UnknownChannel       // a reference to a channel that is not declared
+	UnknownVariant       // a variant name that is not declared
+	Duplicate            // an id or key declared twice
+	BadTopology          // a channel whose topology is incomplete or inconsistent
+	BadLatency           // a channel without a positive minimum latency
+	BadRule              // a rule that does not say one clear thing
+	Unreachable          // an audience member no rule can reach
+)
+
+var kindNames = [...]string{
+	Other:           "other",
+	Syntax:          "syntax",
+	UnknownField:    "unknown field",
+	Missing:         "missing",
+	BadValue:        "bad value",
+	BadDuration:     "bad duration",
+	BadDistribution: "bad distribution",
+	BadRate:         "bad rate",
+	BadHours:        "bad hours",
+	BadTLP:          "bad TLP",
+	BadTime:         "bad time",
+	BadID:           "bad id",
+	UnknownAgency:   "unknown agency",
+	UnknownChannel:  "unknown channel",
+	UnknownVariant:  "unknown variant",
+	Duplicate:       "duplicate",
+	BadTopology:     "bad topology",
+	BadLatency:      "bad latency",
+	BadRule:         "bad rule",
+	Unreachable:     "unreachable",
+}
+
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Pos is a position in a scenario file, 1-based as editors count.
+type Pos struct{ Line, Column int }
+
+// Positions maps a path in the document, such as "channels[2].latency" or
+// "variants[1].channels[0].id", to where its node starts. Later stages (the
+// agents, the report) use it to point back into the file.
+type Positions map[string]Pos
+
+// Error is one problem in a scenario file. It carries the position and the
+// document path so that tools can jump to it and tests can match it, and a
+// message that says both what is wrong and what was expected.
+type Error struct {
+	File string
+	Pos
+	Path string // e.g. channels[2].latency; empty for the whole file
+	Kind Kind
+	Msg  string
+}
+
+// Error formats the problem the way compilers do, file:line:column: message,
+// which editors and terminals turn into links.
+func (e *Error) Error() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	default:
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+}
+
+// ErrorList is every problem found in a file. Loading never stops at the
+// first, so that one edit-and-retry fixes them all.
+type ErrorList []*Error
+
+// Error prints one problem per line in file order.
+func (l ErrorList) Error() string {
+	s := slices.Clone(l)
+	s.sort()
+	lines := make([]string, len(s))
+	for i, e := range s {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sort orders by file, line, column and message, and drops exact repeats
+// (a base problem seen again while checking a variant).
+func (l *ErrorList) sort() {
+	slices.SortStableFunc(*l, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column), cmp.Compare(a.Msg, b.Msg))
+	})
+	*l = slices.CompactFunc(*l, func(a, b *Error) bool {
+		return a.File == b.File && a.Pos == b.Pos && a.Msg == b.Msg
+	})
+}
+
+// err returns the list as an error, or nil when it is empty, so that a
+// function returning ErrorList never yields a non-nil error holding nothing.
+func (l ErrorList) err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	l.sort()
+	return l
+}
+
+// valueError is what the scalar decoders return: a message plus the kind
+// the decoder files it under.
+type valueError struct {
+	kind Kind
+	msg  string
+}
+
+func (e *valueError) Error() string { return e.msg }
+
+func badf(kind Kind, format string, args ...any) error {
+	return &valueError{kind, fmt.Sprintf(format, args...)}
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a yaml.v3 parse error ("yaml: line 3: could not find
+// expected ':'") into a positioned Error. yaml.v3 reports no column, so the
+// column is 1.
+func syntaxError(file string, err error) *Error {
+	msg := err.Error()
+	e := &Error{File: file, Kind: Syntax}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Column = 1
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	e.Msg = "YAML syntax error: " + msg + "; expected well-formed YAML"
+	return e
+}

@@ -1,0 +1,198 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"liaison"
+)
+
+// Parse decodes and validates a scenario file's contents; file names it in
+// errors and becomes the scenario's Source. It checks the base scenario and
+// every variant applied to it, and reports all problems as an ErrorList.
+// On success the defaults are filled in: staff 1, hours 24/7, inject TLP
+// GREEN, originator the receiving agency, and every Location resolved.
+func Parse(file string, data []byte) (*Scenario, error) {
+	s, errs := decodeFile(file, data)
+	if s == nil {
+		return nil, errs.err()
+	}
+	given := func(p string) bool { _, ok := s.Positions[p]; return ok }
+	type key struct{ path, msg string }
+	base := map[key]bool{}
+	for _, p := range check(s, given) {
+		base[key{p.path, p.msg}] = true
+		errs = append(errs, s.errorAt(p.path, p.kind, p.msg))
+	}
+	for k, v := range s.Variants {
+		for _, p := range s.variantDecls(k) {
+			errs = append(errs, s.errorAt(p.path, p.kind, p.msg))
+		}
+		applied, org := s.apply(k)
+		for _, p := range check(applied, func(p string) bool { return given(org.file(p)) }) {
+			path := org.file(p.path)
+			if !strings.HasPrefix(path, "variants[") {
+				if base[key{path, p.msg}] {
+					continue // the base's own problem, already reported
+				}
+				p.msg += fmt.Sprintf(" (in variant %s)", v.Name)
+			}
+			errs = append(errs, s.errorAt(path, p.kind, p.msg))
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	s.fillDefaults()
+	return s, nil
+}
+
+// Load reads and parses a scenario file.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// errorAt positions a problem at its path, or at the nearest enclosing node
+// the file has (a missing field is reported where its parent starts).
+func (s *Scenario) errorAt(path string, kind Kind, msg string) *Error {
+	p := path
+	for {
+		if pos, ok := s.Positions[p]; ok {
+			return &Error{File: s.Source, Pos: pos, Path: path, Kind: kind, Msg: msg}
+		}
+		if p == "" {
+			return &Error{File: s.Source, Pos: Pos{1, 1}, Path: path, Kind: kind, Msg: msg}
+		}
+		p = p[:max(strings.LastIndexAny(p, ".["), 0)]
+	}
+}
+
+// variantDecls checks what only makes sense in the overlay itself: ids
+// given twice in one overlay, and removals of channels the base lacks.
+func (s *Scenario) variantDecls(k int) []problem {
+	v := s.Variants[k]
+	vp := index("variants", k)
+	c := &checker{s: s}
+	seen := map[string]int{}
+	for j, ch := range v.Channels {
+		if i, dup := seen[string(ch.ID)]; dup {
+			c.addf(index(vp+".channels", j)+".id", Duplicate, "channel %q is given twice in variant %s (also %s.channels[%d]); expected each id once", ch.ID, v.Name, vp, i)
+		}
+		seen[string(ch.ID)] = j
+	}
+	clear(seen)
+	for j, a := range v.Agencies {
+		if i, dup := seen[string(a.ID)]; dup {
+			c.addf(index(vp+".agencies", j)+".id", Duplicate, "agency %q is given twice in variant %s (also %s.agencies[%d]); expected each id once", a.ID, v.Name, vp, i)
+		}
+		seen[string(a.ID)] = j
+	}
+	ids := map[liaison.ChannelID]bool{}
+	for _, ch := range s.Channels {
+		ids[ch.ID] = true
+	}
+	for j, id := range v.RemoveChannels {
+		if !ids[id] {
+			c.addf(index(vp+".remove-channels", j), UnknownChannel, "variant %s removes unknown channel %q; expected one of the base channels: %s", v.Name, id, known(ids))
+		}
+	}
+	return c.problems
+}
+
+// fillDefaults fills what a file may leave out. It is idempotent, so
+// Apply can call it on a scenario that Parse has filled already.
+func (s *Scenario) fillDefaults() {
+	if s.Location == nil && s.TimeZone != "" {
+		s.Location, _ = time.LoadLocation(s.TimeZone)
+	}
+	if s.Location == nil {
+		_, off := s.Start.Zone()
+		s.Location = time.FixedZone("UTC"+s.Start.Format("-07:00"), off)
+	}
+	agency := func(a *Agency) {
+		if a.Staff == 0 {
+			a.Staff = 1
+		}
+		if !a.Hours.Always && len(a.Hours.Spans) == 0 {
+			a.Hours = Hours{Always: true, Text: "24/7"}
+		}
+		if a.Location == nil && a.TimeZone != "" {
+			a.Location, _ = time.LoadLocation(a.TimeZone)
+		}
+		if a.Location == nil {
+			a.Location = s.Location
+		}
+	}
+	for i := range s.Agencies {
+		agency(&s.Agencies[i])
+	}
+	for k := range s.Variants {
+		for i := range s.Variants[k].Agencies {
+			agency(&s.Variants[k].Agencies[i])
+		}
+	}
+	for i := range s.Injects {
+		in := &s.Injects[i]
+		if !in.TLP.Set {
+			in.TLP.Level = liaison.TLPGreen
+		}
+		if in.Originator == "" {
+			in.Originator = in.To
+		}
+	}
+}
+
+// Agency returns the agency with the given id, or nil.
+func (s *Scenario) Agency(id liaison.AgencyID) *Agency {
+	for i := range s.Agencies {
+		if s.Agencies[i].ID == id {
+			return &s.Agencies[i]
+		}
+	}
+	return nil
+}
+
+// Channel returns the channel with the given id, or nil.
+func (s *Scenario) Channel(id liaison.ChannelID) *Channel {
+	for i := range s.Channels {
+		if s.Channels[i].ID == id {
+			return &s.Channels[i]
+		}
+	}
+	return nil
+}
+
+// Lookahead is the least latency of any channel: no message sent at t can
+// arrive before t plus the lookahead, which is what lets the time service
+// advance every agent together. It is liaison.Never without channels.
+func (s *Scenario) Lookahead() liaison.Time {
+	l := liaison.Never
+	for _, ch := range s.Channels {
+		l = min(l, ch.Latency.Min())
+	}
+	return l
+}
+
+// ConsentChance is the probability that the agency grants a third-party
+// release it is asked for: Consent, or 1 when the file gives none.
+func (a *Agency) ConsentChance() float64 {
+	if a.Consent == nil {
+		return 1
+	}
+	return *a.Consent
+}
+
+// Chance is the probability that the rule fires: Probability, or 1 when
+// the file gives none.
+func (r *Rule) Chance() float64 {
+	if r.Probability == nil {
+		return 1
+	}
+	return *r.Probability
+}

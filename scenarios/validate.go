@@ -1,0 +1,328 @@
+package scenarios
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones resolve on machines without a zoneinfo database
+
+	"liaison"
+)
+
+var (
+	agencyIDSyntax  = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
+	channelIDSyntax = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	nameSyntax      = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+)
+
+// reservedChannels are tokens the broker uses next to channel ids in NATS
+// subjects; a channel of that name would collide with them.
+var reservedChannels = []string{"time", "ctl", "events", "inject"}
+
+// problem is a semantic error before it has a file position: paths are in
+// the scenario being checked, which for a variant is the applied one.
+type problem struct {
+	path string
+	kind Kind
+	msg  string
+}
+
+// checker finds the semantic problems of one scenario (the base, or the
+// base with a variant applied). given reports whether a path was written in
+// the file, which tells "staff: 0" from no staff at all.
+type checker struct {
+	s        *Scenario
+	given    func(path string) bool
+	problems []problem
+	agencies map[liaison.AgencyID]bool
+	channels map[liaison.ChannelID]bool
+}
+
+func (c *checker) addf(path string, kind Kind, format string, args ...any) {
+	c.problems = append(c.problems, problem{path, kind, fmt.Sprintf(format, args...)})
+}
+
+// check validates s and returns its problems.
+func check(s *Scenario, given func(string) bool) []problem {
+	c := &checker{s: s, given: given, agencies: map[liaison.AgencyID]bool{}, channels: map[liaison.ChannelID]bool{}}
+	c.scenario()
+	c.agencyDecls()
+	c.channelDecls()
+	c.channelShapes()
+	c.rules()
+	c.injects()
+	c.background()
+	c.reachability()
+	return c.problems
+}
+
+func (c *checker) scenario() {
+	s := c.s
+	if s.Name != "" && !nameSyntax.MatchString(s.Name) {
+		c.addf("name", BadID, "scenario name %q is not a machine name; expected lower-case letters, digits, '.', '-' and '_', e.g. ctg-threat-warning", s.Name)
+	}
+	if s.TimeZone != "" {
+		c.timeZone("timezone", s.TimeZone)
+	}
+	if c.given("duration") && s.Duration <= 0 {
+		c.addf("duration", BadDuration, "duration is 0; expected a positive run length such as 72h, or no duration")
+	}
+}
+
+func (c *checker) timeZone(path, name string) {
+	if _, err := time.LoadLocation(name); err != nil {
+		c.addf(path, BadTime, "unknown time zone %q; expected an IANA name such as Europe/Copenhagen", name)
+	}
+}
+
+func (c *checker) agencyDecls() {
+	first := map[liaison.AgencyID]int{}
+	for i, a := range c.s.Agencies {
+		p := index("agencies", i)
+		switch j, dup := first[a.ID]; {
+		case a.ID == "":
+		case !agencyIDSyntax.MatchString(string(a.ID)):
+			c.addf(p+".id", BadID, "agency id %q is malformed; expected lower-case [a-z0-9_-] segments joined by dots, e.g. dk.pet", a.ID)
+		case dup:
+			c.addf(p+".id", Duplicate, "agency %q is declared twice (also agencies[%d]); expected unique agency ids", a.ID, j)
+		default:
+			first[a.ID] = i
+		}
+		c.agencies[a.ID] = true
+		if a.Staff < 0 || a.Staff == 0 && c.given(p+".staff") {
+			c.addf(p+".staff", BadValue, "staff of %s is %d; expected at least 1", a.ID, a.Staff)
+		}
+		if a.Consent != nil && !(*a.Consent >= 0 && *a.Consent <= 1) {
+			c.addf(p+".consent", BadValue, "consent of %s is %v; expected a probability from 0 to 1", a.ID, *a.Consent)
+		}
+		if a.TimeZone != "" {
+			c.timeZone(p+".timezone", a.TimeZone)
+		}
+	}
+}
+
+func (c *checker) channelDecls() {
+	first := map[liaison.ChannelID]int{}
+	for i, ch := range c.s.Channels {
+		p := index("channels", i)
+		switch j, dup := first[ch.ID]; {
+		case ch.ID == "":
+		case !channelIDSyntax.MatchString(string(ch.ID)):
+			c.addf(p+".id", BadID, "channel id %q is malformed; expected one token of [a-z0-9_-], without dots, e.g. siena", ch.ID)
+		case slices.Contains(reservedChannels, string(ch.ID)):
+			c.addf(p+".id", BadID, "channel id %q is reserved; expected any id but %s", ch.ID, strings.Join(reservedChannels, ", "))
+		case dup:
+			c.addf(p+".id", Duplicate, "channel %q is declared twice (also channels[%d]); expected unique channel ids", ch.ID, j)
+		default:
+			first[ch.ID] = i
+		}
+		c.channels[ch.ID] = true
+	}
+}
+
+// agency reports a reference to an undeclared agency. Empty ids come from
+// fields already reported missing.
+func (c *checker) agency(path string, id liaison.AgencyID) {
+	if id == "" || c.agencies[id] {
+		return
+	}
+	c.addf(path, UnknownAgency, "unknown agency %q in %s; expected one of the declared agencies: %s", id, path, known(c.agencies))
+}
+
+func (c *checker) agencyList(path string, ids []liaison.AgencyID) {
+	for i, id := range ids {
+		c.agency(index(path, i), id)
+	}
+}
+
+func (c *checker) channel(path string, id liaison.ChannelID) {
+	if id == "" || c.channels[id] {
+		return
+	}
+	c.addf(path, UnknownChannel, "unknown channel %q in %s; expected one of the declared channels: %s", id, path, known(c.channels))
+}
+
+// known lists a set's members sorted, for "expected one of" messages.
+func known[K ~string](set map[K]bool) string {
+	var names []string
+	for k := range set {
+		if k != "" {
+			names = append(names, string(k))
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (c *checker) channelShapes() {
+	for i, ch := range c.s.Channels {
+		p := index("channels", i)
+		c.agency(p+".hub", ch.Hub)
+		c.agency(p+".officer", ch.Officer)
+		c.agencyList(p+".members", ch.Members)
+		for j, side := range ch.Sides {
+			c.agencyList(index(p+".sides", j), side)
+		}
+		c.topology(p, ch)
+		if !ch.Latency.IsZero() && ch.Latency.Min() <= 0 {
+			c.addf(p+".latency", BadLatency, "channel %s has no positive minimum latency; add a floor such as min=1m, expected every channel to have one (it is the lookahead that keeps runs deterministic)", ch.ID)
+		}
+		for j, o := range ch.Outages {
+			if c.given(index(p+".outages", j)+".to") && o.From >= o.To {
+				c.addf(index(p+".outages", j), BadValue, "outage of channel %s ends at %s, not after it starts at %s; expected from < to", ch.ID, fmtDur(o.To), fmtDur(o.From))
+			}
+		}
+	}
+}
+
+func fmtDur(d Duration) string { return d.Time().Duration().String() }
+
+func (c *checker) topology(p string, ch Channel) {
+	bad := func(path, format string, args ...any) {
+		c.addf(path, BadTopology, "%s channel %s "+format, append([]any{ch.Topology, ch.ID}, args...)...)
+	}
+	if ch.Topology != Liaison {
+		if ch.Officer != "" {
+			bad(p+".officer", "has an officer; expected officer only on liaison channels")
+		}
+		if len(ch.Sides) > 0 {
+			bad(p+".sides", "has sides; expected sides only on liaison channels, members on others")
+		}
+		if len(ch.Members) < 2 {
+			bad(p+".members", "has %d members; expected at least 2", len(ch.Members))
+		}
+	}
+	seen := map[liaison.AgencyID]bool{}
+	for j, m := range ch.Members {
+		if seen[m] {
+			c.addf(index(p+".members", j), Duplicate, "%s is listed twice in the members of channel %s; expected each member once", m, ch.ID)
+		}
+		seen[m] = true
+	}
+	switch ch.Topology {
+	case Mesh:
+		if ch.Hub != "" {
+			bad(p+".hub", "has a hub; expected a hub only on hub and platform channels")
+		}
+	case Hub:
+		if ch.Hub == "" {
+			bad(p, "has no hub; expected hub: the relaying agency, listed among the members")
+		} else if !slices.Contains(ch.Members, ch.Hub) {
+			bad(p+".hub", "has hub %s outside its members; expected the hub listed in members", ch.Hub)
+		}
+	case Liaison:
+		if ch.Officer == "" {
+			bad(p, "has no officer; expected officer: the liaison officer agency that relays between the sides")
+		}
+		if ch.Hub != "" {
+			bad(p+".hub", "has a hub; expected an officer instead")
+		}
+		if len(ch.Members) > 0 {
+			bad(p+".members", "has members; expected two sides instead, e.g. sides: [[dk.police], [se.police]]")
+		}
+		if len(ch.Sides) != 2 || len(ch.Sides[0]) == 0 || len(ch.Sides[1]) == 0 {
+			bad(p, "has %d non-empty sides; expected exactly two non-empty sides, e.g. sides: [[dk.police], [se.police]]", countNonEmpty(ch.Sides))
+			return
+		}
+		for j, a := range ch.Sides[1] {
+			if slices.Contains(ch.Sides[0], a) {
+				bad(index(p+".sides[1]", j), "has %s on both sides; expected disjoint sides", a)
+			}
+		}
+	}
+}
+
+func countNonEmpty(sides [][]liaison.AgencyID) int {
+	n := 0
+	for _, s := range sides {
+		if len(s) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *checker) rules() {
+	for i, r := range c.s.Rules {
+		p := index("rules", i)
+		c.agency(p+".at", r.At)
+		c.agencyList(p+".from", r.From)
+		c.agencyList(p+".share", r.Share)
+		c.agencyList(p+".to", r.To)
+		c.channel(p+".channel", r.Channel)
+		var actions []string
+		if len(r.Share) > 0 {
+			actions = append(actions, "share")
+		}
+		if r.Reply != "" {
+			actions = append(actions, "reply")
+		}
+		if r.Send != "" {
+			actions = append(actions, "send")
+		}
+		switch len(actions) {
+		case 0:
+			c.addf(p, BadRule, "rule %s does nothing; expected exactly one of share, reply or send", p)
+		case 1:
+		default:
+			c.addf(p, BadRule, "rule %s has %s; expected exactly one of share, reply or send", p, strings.Join(actions, " and "))
+		}
+		if r.Send != "" && len(r.To) == 0 {
+			c.addf(p, Missing, "rule %s sends %s to no one; expected to: a list of recipients", p, r.Send)
+		}
+		if r.Send == "" && len(r.To) > 0 {
+			c.addf(p+".to", BadRule, "rule %s has to without send; expected to only with send (share lists its own recipients)", p)
+		}
+		if r.As != "" && len(r.Share) == 0 {
+			c.addf(p+".as", BadRule, "rule %s has as without share; expected as only with share", p)
+		}
+		if c.given(p+".within") && r.Reply == "" {
+			c.addf(p+".within", BadRule, "rule %s has within without reply; expected within only with reply", p)
+		}
+		if r.Probability != nil && !(*r.Probability >= 0 && *r.Probability <= 1) {
+			c.addf(p+".probability", BadValue, "probability of rule %s is %v; expected a number from 0 to 1", p, *r.Probability)
+		}
+	}
+}
+
+func (c *checker) injects() {
+	s := c.s
+	first := map[liaison.ItemID]int{}
+	for i, in := range s.Injects {
+		p := index("injects", i)
+		if j, dup := first[in.ID]; dup && in.ID != "" {
+			c.addf(p+".id", Duplicate, "inject %q is declared twice (also injects[%d]); expected unique inject ids", in.ID, j)
+		} else {
+			first[in.ID] = i
+		}
+		c.agency(p+".to", in.To)
+		c.agency(p+".originator", in.Originator)
+		c.agencyList(p+".audience", in.Audience)
+		if s.Duration > 0 && in.At >= s.Duration {
+			c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, fmtDur(in.At), fmtDur(s.Duration))
+		}
+	}
+}
+
+func (c *checker) background() {
+	s := c.s
+	if len(s.Background) > 0 && s.Duration <= 0 {
+		c.addf("background", Missing, "background traffic without a duration would never end; expected duration: such as 72h")
+	}
+	for i, b := range s.Background {
+		p := index("background", i)
+		c.agencyList(p+".from", b.From)
+		c.agencyList(p+".to", b.To)
+		c.channel(p+".channel", b.Channel)
+		for j, f := range b.From {
+			if len(b.To) > 0 && !slices.ContainsFunc(b.To, func(t liaison.AgencyID) bool { return t != f }) {
+				c.addf(index(p+".from", j), BadValue, "%s has no recipient in background[%d].to but itself; expected another agency in to", f, i)
+			}
+		}
+	}
+}
