@@ -172,23 +172,21 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 // Grants delivers the service's grants in order.
 func (n *Node) Grants() <-chan Grant { return n.grants }
 
-// Report sends the events of a window (the concatenation of encoded events,
-// cut into chunks that fit a NATS message) and the node's report.
-func (n *Node) Report(r Report, evs []byte, cut func([]byte) int) error {
+// Report sends the events of a window, already cut into chunks that each fit
+// a NATS message (see MaxPayload), then the node's report.
+func (n *Node) Report(r Report, chunks [][]byte) error {
 	up := n.subj.Up(n.index)
 	r.Chunks = 0
-	for len(evs) > 0 {
-		k := len(evs)
-		if k > MaxPayload {
-			k = cut(evs)
+	for _, c := range chunks {
+		if len(c) == 0 {
+			continue
 		}
 		n.buf = append(n.buf[:0], upEvents)
 		n.buf = binary.AppendUvarint(n.buf, r.Epoch)
-		n.buf = append(n.buf, evs[:k]...)
+		n.buf = append(n.buf, c...)
 		if err := n.conn.Publish(up, n.buf); err != nil {
 			return fmt.Errorf("broker: publishing events: %w", err)
 		}
-		evs = evs[k:]
 		r.Chunks++
 	}
 	return n.Update(r)

@@ -1,0 +1,308 @@
+// Package agents is agency behaviour: queues and staff, office hours, rules,
+// routing over the four channel topologies, the third-party rule and TLP,
+// and the Node that hosts a set of agencies as NATS agents under the time
+// service's grants.
+//
+// An agency knows an item when its staff start handling the first message
+// that carries it: arrival in an inbox is not knowledge, reading is.
+package agents
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"time"
+
+	"liaison"
+	"liaison/broker"
+	"liaison/events"
+	"liaison/scenarios"
+)
+
+// Model is a scenario compiled for the engine: every name replaced by an
+// index, every rule filed under its agency. It is read-only once built and
+// shared by all nodes in a process.
+type Model struct {
+	Scenario  *scenarios.Scenario
+	Names     events.Names
+	Lookahead liaison.Time
+	End       liaison.Time // last simulated instant, or liaison.Never
+	Start     time.Time
+	Seed      uint64
+
+	agencies []agencyModel
+	channels []channelModel
+	items    []itemModel
+	agencyIx map[liaison.AgencyID]int32
+	typeIx   map[liaison.MessageType]int32
+
+	typeConsentReq, typeConsentGrant, typeConsentRefuse int32
+}
+
+type agencyModel struct {
+	sc       *scenarios.Agency
+	country  string
+	loc      *time.Location
+	always   bool
+	staff    int
+	consent  float64
+	handling []scenarios.Dist // by type index; zero Dist samples 0
+	rules    []ruleModel
+	streams  []streamModel
+	injects  []int32 // item indices delivered to this agency
+}
+
+type ruleModel struct {
+	index       int
+	on          int32 // type index, -1 for any
+	from        map[int32]bool
+	tlp         map[liaison.TLP]bool
+	action      byte // 's' share, 'r' reply, 'n' send
+	targets     []int32
+	outType     int32 // -1: same as received
+	within      liaison.Time
+	channel     int32 // forced, or -1
+	probability float64
+	urgent      bool
+}
+
+type streamModel struct {
+	to      []int32
+	typ     int32
+	mean    float64 // mean interval, ms
+	channel int32
+}
+
+type channelModel struct {
+	id       liaison.ChannelID
+	topo     scenarios.Topology
+	relay    int32 // hub or officer, -1 for none
+	member   []bool
+	side     []int8 // liaison: 1 or 2 for members of each side, 0 otherwise
+	members  []int32
+	latency  scenarios.Dist
+	outages  [][2]liaison.Time
+	subjects []string // by agency index: where that agency receives on this channel
+}
+
+type itemModel struct {
+	id         liaison.ItemID
+	at         liaison.Time
+	to         int32
+	typ        int32
+	tlp        liaison.TLP
+	control    bool
+	originator int32
+	audience   []int32
+	deadline   liaison.Time
+	urgent     bool
+}
+
+// Compile builds the Model of a loaded (and variant-applied) scenario for a
+// run with the given seed and subjects.
+func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model, error) {
+	m := &Model{
+		Scenario: sc, Seed: seed, Start: sc.Start.Time,
+		agencyIx: map[liaison.AgencyID]int32{}, typeIx: map[liaison.MessageType]int32{},
+		End: liaison.Never, Lookahead: sc.Lookahead(),
+	}
+	if sc.Duration > 0 {
+		m.End = sc.Duration.Time()
+	}
+	if m.Lookahead <= 0 {
+		return nil, fmt.Errorf("agents: scenario %s has no positive lookahead", sc.Name)
+	}
+	m.Names.Reasons = events.Reasons
+	for i := range sc.Agencies {
+		a := &sc.Agencies[i]
+		m.agencyIx[a.ID] = int32(i)
+		m.Names.Agencies = append(m.Names.Agencies, a.ID)
+	}
+	ag := func(id liaison.AgencyID) int32 {
+		ix, ok := m.agencyIx[id]
+		if !ok {
+			panic("agents: unknown agency " + string(id) + " in a validated scenario")
+		}
+		return ix
+	}
+	ags := func(ids []liaison.AgencyID) []int32 {
+		out := make([]int32, len(ids))
+		for i, id := range ids {
+			out[i] = ag(id)
+		}
+		return out
+	}
+	m.typeConsentReq = m.typeIndex("consent-request")
+	m.typeConsentGrant = m.typeIndex("consent-grant")
+	m.typeConsentRefuse = m.typeIndex("consent-refuse")
+
+	chIx := map[liaison.ChannelID]int32{}
+	for i := range sc.Channels {
+		c := &sc.Channels[i]
+		chIx[c.ID] = int32(i)
+		m.Names.Channels = append(m.Names.Channels, c.ID)
+		cm := channelModel{id: c.ID, topo: c.Topology, relay: -1, latency: c.Latency,
+			member: make([]bool, len(sc.Agencies)), side: make([]int8, len(sc.Agencies)),
+			subjects: make([]string, len(sc.Agencies))}
+		switch c.Topology {
+		case scenarios.Hub, scenarios.Platform:
+			if c.Hub != "" {
+				cm.relay = ag(c.Hub)
+			}
+		case scenarios.Liaison:
+			cm.relay = ag(c.Officer)
+		}
+		for _, id := range c.Members {
+			cm.member[ag(id)] = true
+		}
+		for s, side := range c.Sides {
+			for _, id := range side {
+				cm.member[ag(id)] = true
+				cm.side[ag(id)] = int8(s + 1)
+			}
+		}
+		if cm.relay >= 0 {
+			cm.member[cm.relay] = true
+		}
+		for a, ok := range cm.member {
+			if ok {
+				cm.members = append(cm.members, int32(a))
+				cm.subjects[a] = subj.Message(c.ID, m.Names.Agencies[a])
+			}
+		}
+		for _, o := range c.Outages {
+			cm.outages = append(cm.outages, [2]liaison.Time{o.From.Time(), o.To.Time()})
+		}
+		m.channels = append(m.channels, cm)
+	}
+	forced := func(id liaison.ChannelID) int32 {
+		if id == "" {
+			return -1
+		}
+		return chIx[id]
+	}
+
+	m.agencies = make([]agencyModel, len(sc.Agencies))
+	for i := range sc.Agencies {
+		a := &sc.Agencies[i]
+		am := &m.agencies[i]
+		am.sc, am.country, am.loc, am.always = a, a.Country, a.Location, a.Hours.Always
+		if am.loc == nil {
+			am.loc = sc.Location
+		}
+		if am.loc == nil {
+			am.loc = time.UTC
+		}
+		am.staff = max(a.Staff, 1)
+		am.consent = 1
+		if a.Consent != nil {
+			am.consent = *a.Consent
+		}
+	}
+	for i, r := range sc.Rules {
+		rm := ruleModel{index: i, on: -1, outType: -1, channel: forced(r.Channel), probability: 1,
+			urgent: r.Urgent, within: r.Within.Time()}
+		if r.On != "*" {
+			rm.on = m.typeIndex(r.On)
+		}
+		if len(r.From) > 0 {
+			rm.from = map[int32]bool{}
+			for _, f := range ags(r.From) {
+				rm.from[f] = true
+			}
+		}
+		if len(r.TLP) > 0 {
+			rm.tlp = map[liaison.TLP]bool{}
+			for _, l := range r.TLP {
+				rm.tlp[l.Level] = true
+			}
+		}
+		switch {
+		case len(r.Share) > 0:
+			rm.action, rm.targets = 's', ags(r.Share)
+			if r.As != "" {
+				rm.outType = m.typeIndex(r.As)
+			}
+		case r.Reply != "":
+			rm.action, rm.outType = 'r', m.typeIndex(r.Reply)
+		case r.Send != "":
+			rm.action, rm.targets, rm.outType = 'n', ags(r.To), m.typeIndex(r.Send)
+		}
+		if r.Probability != nil {
+			rm.probability = *r.Probability
+		}
+		at := ag(r.At)
+		m.agencies[at].rules = append(m.agencies[at].rules, rm)
+	}
+	for _, s := range sc.Background {
+		to := ags(s.To)
+		typ := m.typeIndex(s.Type)
+		for _, f := range ags(s.From) {
+			m.agencies[f].streams = append(m.agencies[f].streams,
+				streamModel{to: to, typ: typ, mean: s.Rate.MeanInterval(), channel: forced(s.Channel)})
+		}
+	}
+	for i, in := range sc.Injects {
+		it := itemModel{id: in.ID, at: in.At.Time(), to: ag(in.To), typ: m.typeIndex(in.Type),
+			tlp: liaison.TLPGreen, control: in.OriginatorControl, audience: ags(in.Audience),
+			deadline: in.Deadline.Time(), urgent: in.Urgent}
+		if in.TLP.Set {
+			it.tlp = in.TLP.Level
+		}
+		it.originator = it.to
+		if in.Originator != "" {
+			it.originator = ag(in.Originator)
+		}
+		m.items = append(m.items, it)
+		m.Names.Items = append(m.Names.Items, in.ID)
+		m.agencies[it.to].injects = append(m.agencies[it.to].injects, int32(i))
+	}
+	// Handling distributions by type index, now that every type is known.
+	for i := range m.agencies {
+		am := &m.agencies[i]
+		am.handling = make([]scenarios.Dist, len(m.Names.Types))
+		for t, name := range m.Names.Types {
+			am.handling[t] = am.sc.Handling.For(name)
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) typeIndex(t liaison.MessageType) int32 {
+	if ix, ok := m.typeIx[t]; ok {
+		return ix
+	}
+	ix := int32(len(m.Names.Types))
+	m.typeIx[t] = ix
+	m.Names.Types = append(m.Names.Types, t)
+	return ix
+}
+
+// AgencyIndex returns the index of an agency, or -1.
+func (m *Model) AgencyIndex(id liaison.AgencyID) int32 {
+	if ix, ok := m.agencyIx[id]; ok {
+		return ix
+	}
+	return -1
+}
+
+// Items returns what the Recorder needs to measure reach.
+func (m *Model) Items() []events.ItemInfo {
+	out := make([]events.ItemInfo, len(m.items))
+	for i, it := range m.items {
+		out[i] = events.ItemInfo{ID: it.id, At: it.at, Audience: it.audience, Deadline: it.deadline}
+	}
+	return out
+}
+
+// newRand returns the random stream of one agency for one purpose. Streams
+// are independent by purpose, so that (for instance) a variant that changes
+// channels, and so latency draws, leaves handling times as they were:
+// common random numbers for comparisons.
+func (m *Model) newRand(agency liaison.AgencyID, purpose string) *rand.Rand {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s", m.Seed, agency, purpose)
+	a := h.Sum64()
+	h.Write([]byte{0xff})
+	return rand.New(rand.NewPCG(a, h.Sum64()))
+}

@@ -1,0 +1,315 @@
+package agents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+
+	"liaison"
+	"liaison/broker"
+	"liaison/events"
+)
+
+// Node hosts a set of agencies in one process, on one NATS connection: each
+// agency subscribes to its own subjects (one per channel it receives on),
+// and the node runs their events window by window as the time service grants.
+type Node struct {
+	m      *Model
+	conn   *broker.Conn
+	subj   broker.Subjects
+	name   string
+	hosted []int32
+	agents []*agent // by agency index; nil where hosted elsewhere
+
+	queue eventHeap
+
+	mu      sync.Mutex
+	inbox   []*Message
+	recv    uint64
+	bad     error
+	arrived chan struct{}
+
+	sent      uint64
+	chunks    [][]byte // this window's encoded events
+	pubBuf    []byte
+	pubErrs   uint64
+	finalDrop liaison.Time
+}
+
+// NewNode prepares a node hosting the given agencies (indices into the
+// model's agencies).
+func NewNode(m *Model, conn *broker.Conn, subj broker.Subjects, name string, hosted []int32) *Node {
+	n := &Node{m: m, conn: conn, subj: subj, name: name, hosted: hosted,
+		agents: make([]*agent, len(m.agencies)), arrived: make(chan struct{}, 1)}
+	for _, ix := range hosted {
+		n.agents[ix] = newAgent(n, ix)
+	}
+	return n
+}
+
+// Run subscribes the agencies, joins the run and processes grants until the
+// run ends. It returns an error when the run is aborted or a node fault
+// makes going on meaningless.
+func (n *Node) Run(ctx context.Context) (err error) {
+	var subs []*nats.Subscription
+	defer func() {
+		for _, s := range subs {
+			s.Unsubscribe()
+		}
+	}()
+	handler := func(msg *nats.Msg) {
+		m := new(Message)
+		err := m.decode(msg.Data)
+		n.mu.Lock()
+		if err != nil {
+			n.bad = fmt.Errorf("agents: node %s: %w on %s", n.name, err, msg.Subject)
+		} else {
+			n.inbox = append(n.inbox, m)
+		}
+		n.recv++
+		n.mu.Unlock()
+		select {
+		case n.arrived <- struct{}{}:
+		default:
+		}
+	}
+	ids := make([]liaison.AgencyID, 0, len(n.hosted))
+	for _, ix := range n.hosted {
+		ids = append(ids, n.m.Names.Agencies[ix])
+		for c := range n.m.channels {
+			if s := n.m.channels[c].subjects[ix]; s != "" {
+				sub, err := n.conn.Subscribe(s, handler)
+				if err != nil {
+					return fmt.Errorf("agents: %s subscribing to %s: %w", ids[len(ids)-1], s, err)
+				}
+				// A window's worth of messages arrives in a burst; a limit
+				// would drop them, and the counts would then never match.
+				sub.SetPendingLimits(-1, -1)
+				subs = append(subs, sub)
+			}
+		}
+	}
+	if err := n.conn.Flush(); err != nil {
+		return fmt.Errorf("agents: node %s: %w", n.name, err)
+	}
+	link, err := broker.JoinRun(ctx, n.conn, n.subj, n.name, ids)
+	if err != nil {
+		return err
+	}
+	defer link.Close()
+	defer func() {
+		if err != nil {
+			link.Fail(err)
+		}
+	}()
+	for _, a := range n.agents {
+		if a != nil {
+			a.start()
+		}
+	}
+	var epoch uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case g := <-link.Grants():
+			if g.Abort != "" {
+				return fmt.Errorf("agents: node %s: run aborted: %s", n.name, g.Abort)
+			}
+			epoch = g.Epoch
+			if err := n.drain(); err != nil {
+				return err
+			}
+			if g.End {
+				n.dropInTransit(g.Until)
+			} else {
+				n.process(g.Until)
+			}
+			if n.pubErrs > 0 {
+				return fmt.Errorf("agents: node %s: %d publishes failed: %s", n.name, n.pubErrs, n.conn.Errors.Last())
+			}
+			if err := link.Report(n.report(epoch), n.chunks); err != nil {
+				return err
+			}
+			n.chunks = n.chunks[:0]
+			if g.End {
+				return n.conn.Flush()
+			}
+		case <-n.arrived:
+			// Messages arrived after the report: tell the service, so that
+			// its counts can match and it learns our new next event time.
+			if epoch == 0 {
+				continue
+			}
+			if err := n.drain(); err != nil {
+				return err
+			}
+			if err := link.Update(n.report(epoch)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (n *Node) report(epoch uint64) broker.Report {
+	n.mu.Lock()
+	recv := n.recv
+	n.mu.Unlock()
+	next := liaison.Never
+	if len(n.queue) > 0 {
+		next = n.queue[0].t
+	}
+	return broker.Report{Epoch: epoch, Sent: n.sent, Recv: recv, Next: next}
+}
+
+// drain moves arrived messages into the event queue as deliveries.
+func (n *Node) drain() error {
+	n.mu.Lock()
+	in := n.inbox
+	n.inbox = nil
+	bad := n.bad
+	n.mu.Unlock()
+	if bad != nil {
+		return bad
+	}
+	for _, m := range in {
+		if m.To < 0 || int(m.To) >= len(n.agents) || n.agents[m.To] == nil {
+			return fmt.Errorf("agents: node %s received a message for %d, which it does not host", n.name, m.To)
+		}
+		n.queue.push(qevent{t: m.DeliverAt, prio: prioDeliver, agent: m.To, src: m.From, seq: m.Seq, msg: m})
+	}
+	return nil
+}
+
+// process runs every queued event before until, in canonical order.
+func (n *Node) process(until liaison.Time) {
+	for len(n.queue) > 0 && n.queue[0].t < until {
+		e := n.queue.pop()
+		n.agents[e.agent].handle(&e)
+	}
+}
+
+// dropInTransit ends the run: messages still on their way are dropped with
+// reason run_end at the end time; other pending work simply stops.
+func (n *Node) dropInTransit(end liaison.Time) {
+	for len(n.queue) > 0 {
+		e := n.queue.pop()
+		if e.prio == prioDeliver {
+			a := n.agents[e.agent]
+			a.emit(events.Event{T: end, Kind: events.Drop, MsgFrom: e.msg.From, MsgSeq: e.msg.Seq,
+				Channel: e.msg.Channel, Type: e.msg.Type, Item: e.msg.Item, Peer: e.msg.To,
+				Reason: events.ReasonIndex(liaison.DropRunEnd)})
+		}
+	}
+}
+
+// publish sends one message hop over NATS.
+func (n *Node) publish(m *Message) {
+	n.pubBuf = m.appendBinary(n.pubBuf[:0])
+	subject := n.m.channels[m.Channel].subjects[m.To]
+	if err := n.conn.Publish(subject, n.pubBuf); err != nil {
+		n.pubErrs++
+		return
+	}
+	n.sent++
+}
+
+// emitEncoded appends one encoded event to this window's chunks.
+func (n *Node) emitEncoded(e *events.Event) {
+	const limit = broker.MaxPayload - 64
+	if len(n.chunks) == 0 || len(n.chunks[len(n.chunks)-1]) > limit-128 {
+		n.chunks = append(n.chunks, make([]byte, 0, 64<<10))
+	}
+	last := &n.chunks[len(n.chunks)-1]
+	*last = events.AppendBinary(*last, e)
+}
+
+// Event queue priorities: at one instant an agency finishes work before it
+// takes in new arrivals, and opens its office before either.
+const (
+	prioWake uint8 = iota
+	prioHandleEnd
+	prioDeliver
+	prioInject
+	prioBackground
+)
+
+// qevent is one pending event of one hosted agency. The key (t, prio, agent,
+// src, seq) is unique and depends only on the model, never on which node
+// hosts the agency or on arrival order.
+type qevent struct {
+	t     liaison.Time
+	prio  uint8
+	agent int32
+	src   int32
+	seq   uint64
+	msg   *Message
+	work  *work
+	aux   int32 // item (inject) or stream (background)
+}
+
+func (a *qevent) less(b *qevent) bool {
+	if a.t != b.t {
+		return a.t < b.t
+	}
+	if a.prio != b.prio {
+		return a.prio < b.prio
+	}
+	if a.agent != b.agent {
+		return a.agent < b.agent
+	}
+	if a.src != b.src {
+		return a.src < b.src
+	}
+	return a.seq < b.seq
+}
+
+// eventHeap is a binary min-heap of qevents, by value to spare the
+// allocator on the hot path.
+type eventHeap []qevent
+
+func (h *eventHeap) push(e qevent) {
+	*h = append(*h, e)
+	q := *h
+	i := len(q) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q[i].less(&q[p]) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+func (h *eventHeap) pop() qevent {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = qevent{}
+	q = q[:last]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= len(q) {
+			break
+		}
+		c := l
+		if r := l + 1; r < len(q) && q[r].less(&q[l]) {
+			c = r
+		}
+		if !q[c].less(&q[i]) {
+			break
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
+	}
+	*h = q
+	return top
+}
+
+var errNoAgents = errors.New("agents: node hosts no agencies")

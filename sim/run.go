@@ -1,0 +1,163 @@
+// Package sim runs a scenario: it starts (or joins) a NATS server, the time
+// service, the nodes that host the agencies and the recorder, and returns
+// the summary. It is the one place that wires the engine's parts together;
+// the CLI and the tests drive runs through it.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nuid"
+
+	"liaison"
+	"liaison/agents"
+	"liaison/broker"
+	"liaison/events"
+	"liaison/scenarios"
+)
+
+// Config describes one run.
+type Config struct {
+	// Scenario is the loaded scenario; Variant names the overlay to apply
+	// ("" for the base).
+	Scenario *scenarios.Scenario
+	Variant  string
+	// Seed for every random draw of the run.
+	Seed uint64
+	// NATSURL joins an external NATS server or cluster; empty starts an
+	// embedded server in process, unless Server is given.
+	NATSURL string
+	Server  *server.Server
+	// Events receives the event log as JSON Lines; nil for none.
+	Events io.Writer
+	// Nodes splits the agencies over this many in-process nodes, each on
+	// its own NATS connection (default 1). Results do not depend on it.
+	Nodes int
+	// OnEvent sees every event in log order (metrics).
+	OnEvent func(*events.Event, *events.Names)
+}
+
+// Run runs the scenario to its end and returns the summary. It fails, and
+// returns no summary, when any message is unaccounted for.
+func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
+	sc, err := cfg.Scenario.Apply(cfg.Variant)
+	if err != nil {
+		return nil, err
+	}
+	srv := cfg.Server
+	if srv == nil && cfg.NATSURL == "" {
+		srv, err = broker.StartServer(broker.ServerOptions{Name: "liaison"})
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		}()
+	}
+	runID := broker.RunToken(sc.Name) + "-" + nuid.Next()
+	subj := broker.NewSubjects(runID)
+	model, err := agents.Compile(sc, cfg.Seed, subj)
+	if err != nil {
+		return nil, err
+	}
+
+	nodes := max(cfg.Nodes, 1)
+	nodes = min(nodes, len(sc.Agencies))
+	parts := make([][]int32, nodes)
+	for i := range sc.Agencies {
+		parts[i%nodes] = append(parts[i%nodes], int32(i))
+	}
+
+	svcConn, err := broker.Connect(cfg.NATSURL, srv, "liaison time service "+runID)
+	if err != nil {
+		return nil, err
+	}
+	defer svcConn.Close()
+	var conns []*broker.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range parts {
+		c, err := broker.Connect(cfg.NATSURL, srv, fmt.Sprintf("liaison node %d %s", i, runID))
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
+
+	hdr := events.Header{Scenario: sc.Name, Title: sc.Title, Seed: cfg.Seed, Variant: cfg.Variant}
+	rec := events.NewRecorder(&model.Names, hdr, model.Items(), cfg.Events)
+	if cfg.OnEvent != nil {
+		names := &model.Names
+		rec.OnEvent = func(e *events.Event) { cfg.OnEvent(e, names) }
+	}
+
+	// The recorder decodes and writes one window while the nodes run the
+	// next: the pipeline keeps both cores busy.
+	type window struct {
+		chunks [][]byte
+		until  liaison.Time
+	}
+	windows := make(chan window, 4)
+	recErr := make(chan error, 1)
+	go func() {
+		var evs []events.Event
+		var err error
+		for w := range windows {
+			if err != nil {
+				continue
+			}
+			evs = evs[:0]
+			for _, c := range w.chunks {
+				if evs, err = events.DecodeBatch(evs, c); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = rec.Window(evs, w.until)
+			}
+		}
+		recErr <- err
+	}()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	svc := &broker.Service{
+		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
+		Lookahead: model.Lookahead, End: model.End,
+		Window: func(chunks [][]byte, until liaison.Time) error {
+			windows <- window{chunks, until}
+			return nil
+		},
+	}
+	var wg sync.WaitGroup
+	nodeErrs := make([]error, nodes)
+	for i := range parts {
+		n := agents.NewNode(model, conns[i], subj, fmt.Sprintf("node-%d", i), parts[i])
+		wg.Go(func() { nodeErrs[i] = n.Run(ctx) })
+	}
+	_, svcErr := svc.Run(ctx)
+	if svcErr != nil {
+		cancel()
+	}
+	wg.Wait()
+	close(windows)
+	rErr := <-recErr
+	if err := errors.Join(append([]error{svcErr, rErr}, nodeErrs...)...); err != nil {
+		return nil, err
+	}
+	for _, c := range append(conns, svcConn) {
+		if n := c.Errors.Total(); n > 0 {
+			return nil, fmt.Errorf("sim: NATS reported %d asynchronous errors on %s: %s", n, c.Opts.Name, c.Errors.Last())
+		}
+	}
+	return rec.Close(model.End)
+}

@@ -1,0 +1,199 @@
+package sim_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"runtime"
+	"testing"
+
+	"liaison/events"
+	"liaison/scenarios"
+	"liaison/sim"
+)
+
+func load(t *testing.T, path string) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// run runs a scenario through the real embedded NATS server and returns the
+// summary and the event log.
+func run(t *testing.T, cfg sim.Config) (*events.Summary, []byte) {
+	t.Helper()
+	var log bytes.Buffer
+	cfg.Events = &log
+	sum, err := sim.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, log.Bytes()
+}
+
+type line struct {
+	T      float64 `json:"t"`
+	Kind   string  `json:"kind"`
+	Agency string  `json:"agency"`
+	Item   string  `json:"item"`
+}
+
+func parseLog(t *testing.T, b []byte) []line {
+	t.Helper()
+	var out []line
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("bad log line %q: %v", sc.Text(), err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// firstTime returns the time of the first event of kind at agency.
+func firstTime(lines []line, kind, agency string) float64 {
+	for _, l := range lines {
+		if l.Kind == kind && l.Agency == agency {
+			return l.T
+		}
+	}
+	return math.NaN()
+}
+
+// TestChainKnownAnswer: fixed 10m hops and 5m handling along a→b→c→d give
+// exact knowledge times.
+func TestChainKnownAnswer(t *testing.T) {
+	sum, log := run(t, sim.Config{Scenario: load(t, "testdata/chain.yaml"), Seed: 1})
+	lines := parseLog(t, log)
+	for agency, want := range map[string]float64{"x.a": 0, "x.b": 900, "x.c": 1800, "x.d": 2700} {
+		if got := firstTime(lines, "know", agency); got != want {
+			t.Errorf("%s knows at %vs, want %vs", agency, got, want)
+		}
+	}
+	it := sum.Items[0]
+	if it.TimeToReachSeconds == nil || *it.TimeToReachSeconds != 2700 || !*it.DeadlineMet {
+		t.Errorf("item summary: %+v", it)
+	}
+	if m := sum.Messages; m.Sent != 3 || m.Delivered != 3 || m.Dropped != 0 {
+		t.Errorf("messages: %+v", m)
+	}
+}
+
+// TestOfficeHoursHold: a message that arrives at a closed office at 17:00 on
+// a Friday is handled at 08:00:00 on Monday, to the second.
+func TestOfficeHoursHold(t *testing.T) {
+	_, log := run(t, sim.Config{Scenario: load(t, "testdata/hours.yaml")})
+	lines := parseLog(t, log)
+	if got := firstTime(lines, "deliver", "dk.police"); got != 3600 {
+		t.Fatalf("delivered at %vs, want 3600 (Friday 17:00)", got)
+	}
+	if got := firstTime(lines, "hold", "dk.police"); got != 3600 {
+		t.Fatalf("held at %vs, want 3600", got)
+	}
+	// Friday 16:00 + 64h = Monday 08:00.
+	if got := firstTime(lines, "handle_start", "dk.police"); got != 64*3600 {
+		t.Fatalf("handled at %vs, want %d (Monday 08:00)", got, 64*3600)
+	}
+}
+
+// TestMM1 checks queueing against the M/M/1 formula: λ = 0.5/min, μ = 1/min
+// give a mean wait in queue of 1 minute. The run has about 100,000 arrivals.
+func TestMM1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long run")
+	}
+	sc := load(t, "testdata/mm1.yaml")
+	sum, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desk events.AgencySummary
+	for _, a := range sum.Agencies {
+		if a.ID == "q.desk" {
+			desk = a
+		}
+	}
+	if desk.Handled < 90000 {
+		t.Fatalf("only %d handled; the run is too short to compare", desk.Handled)
+	}
+	const want = 60.0
+	if rel := math.Abs(desk.MeanWaitSeconds-want) / want; rel > 0.05 {
+		t.Fatalf("mean wait %.2fs, M/M/1 gives %.0fs (%.1f%% off, allowed 5%%)", desk.MeanWaitSeconds, want, rel*100)
+	}
+	t.Logf("mean wait %.2fs over %d jobs (M/M/1: %.0fs)", desk.MeanWaitSeconds, desk.Handled, want)
+}
+
+// TestDeterminism: the same scenario, seed and variant give a byte-identical
+// event log and summary with one node or two, with GOMAXPROCS 1 or 2.
+func TestDeterminism(t *testing.T) {
+	sc := load(t, "testdata/mixed.yaml")
+	for _, variant := range []string{"", "mesh"} {
+		var refLog, refSum []byte
+		for _, c := range []struct {
+			procs, nodes int
+		}{{1, 1}, {2, 1}, {2, 2}, {1, 3}} {
+			prev := runtime.GOMAXPROCS(c.procs)
+			sum, log := run(t, sim.Config{Scenario: sc, Variant: variant, Seed: 11, Nodes: c.nodes})
+			runtime.GOMAXPROCS(prev)
+			js, _ := json.Marshal(sum)
+			if refLog == nil {
+				refLog, refSum = log, js
+				if m := sum.Messages; m.Sent == 0 || m.Sent != m.Delivered+m.Dropped {
+					t.Fatalf("variant %q: accounting %+v", variant, m)
+				}
+				continue
+			}
+			if !bytes.Equal(log, refLog) {
+				t.Fatalf("variant %q: event log differs with GOMAXPROCS=%d and %d nodes", variant, c.procs, c.nodes)
+			}
+			if !bytes.Equal(js, refSum) {
+				t.Fatalf("variant %q: summary differs with GOMAXPROCS=%d and %d nodes", variant, c.procs, c.nodes)
+			}
+		}
+	}
+}
+
+// TestMixedStory checks that the mixed scenario exercises what it claims:
+// consent round trips, TLP drops, relays, holds and a liaison reply.
+func TestMixedStory(t *testing.T) {
+	sum, log := run(t, sim.Config{Scenario: load(t, "testdata/mixed.yaml"), Seed: 3})
+	kinds := map[string]int{}
+	for _, l := range parseLog(t, log) {
+		kinds[l.Kind]++
+	}
+	for _, k := range []string{"inject", "send", "deliver", "handle_start", "handle_end", "know",
+		"consent_request", "consent_grant", "drop", "hold"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s event in the log", k)
+		}
+	}
+	if sum.Messages.DroppedBy["tlp"] == 0 {
+		t.Errorf("no TLP drops: %+v", sum.Messages)
+	}
+	for _, c := range sum.Channels {
+		if c.Messages == 0 {
+			t.Errorf("channel %s carried nothing", c.ID)
+		}
+	}
+}
+
+// TestLogIsOrdered: events come by time, then a stable key.
+func TestLogIsOrdered(t *testing.T) {
+	_, log := run(t, sim.Config{Scenario: load(t, "testdata/mixed.yaml"), Seed: 5})
+	prev := -1.0
+	for i, l := range parseLog(t, log) {
+		if l.T < prev {
+			t.Fatalf("line %d goes back in time: %v after %v", i+1, l.T, prev)
+		}
+		prev = l.T
+	}
+}
+
