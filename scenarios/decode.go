@@ -239,7 +239,12 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, skip ...st
 		k, val := n.Content[i], n.Content[i+1]
 		at := slices.IndexFunc(fields, func(f field) bool { return f.name == k.Value })
 		if at < 0 || slices.Contains(skip, k.Value) {
-			d.errorf(k, join(path, k.Value), UnknownField, "unknown field %q in %s; expected one of %s", k.Value, where(path), strings.Join(fieldNames(v.Type(), skip), ", "))
+			names := fieldNames(v.Type(), skip)
+			hint := ""
+			if near := nearest(k.Value, names); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			d.errorf(k, join(path, k.Value), UnknownField, "unknown field %q in %s%s; expected one of %s", k.Value, where(path), hint, strings.Join(names, ", "))
 			continue
 		}
 		if seen[k.Value] {
@@ -272,8 +277,11 @@ func fieldNames(t reflect.Type, skip []string) []string {
 
 // firstSentence shortens a desc tag for an error message.
 func firstSentence(desc string) string {
-	if i := strings.Index(desc, ". "); i >= 0 {
-		desc = desc[:i]
+	for i := 0; i < len(desc)-1; i++ {
+		if desc[i] == '.' && desc[i+1] == ' ' && !strings.HasSuffix(desc[:i], "e.g") && !strings.HasSuffix(desc[:i], "i.e") {
+			desc = desc[:i]
+			break
+		}
 	}
 	desc = strings.TrimSuffix(desc, ".")
 	if desc == "" {
@@ -330,3 +338,36 @@ func decodeFile(file string, data []byte) (*Scenario, ErrorList) {
 }
 
 func valueOf[T any](p *T) reflect.Value { return reflect.ValueOf(p).Elem() }
+
+// nearest returns the name within two edits of s, if there is one, for a
+// "did you mean" hint on a misspelt field.
+func nearest(s string, names []string) string {
+	best, bestDist := "", 3
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -43,6 +43,9 @@ func (h *Handling) decodeNode(d *decoder, n *yaml.Node, path string) {
 			p := join(path, k.Value)
 			var dist Dist
 			d.decode(v, valueOf(&dist), p, nil)
+			if isNull(v) {
+				d.errorf(v, p, Missing, "%s is empty; expected a distribution (in a flow mapping, quote distributions that contain commas)", p)
+			}
 			if k.Value == "default" {
 				h.Default = dist
 				continue

@@ -20,9 +20,18 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, errs.err()
 	}
 	given := func(p string) bool { _, ok := s.Positions[p]; return ok }
+	// A value the decoder rejected is left zero; checking it again would
+	// only repeat the complaint in other words.
+	rejected := map[string]bool{}
+	for _, e := range errs {
+		rejected[e.Path] = true
+	}
 	type key struct{ path, msg string }
 	base := map[key]bool{}
 	for _, p := range check(s, given) {
+		if rejected[p.path] {
+			continue
+		}
 		base[key{p.path, p.msg}] = true
 		errs = append(errs, s.errorAt(p.path, p.kind, p.msg))
 	}
@@ -33,6 +42,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		applied, org := s.apply(k)
 		for _, p := range check(applied, func(p string) bool { return given(org.file(p)) }) {
 			path := org.file(p.path)
+			if rejected[path] {
+				continue
+			}
 			if !strings.HasPrefix(path, "variants[") {
 				if base[key{path, p.msg}] {
 					continue // the base's own problem, already reported

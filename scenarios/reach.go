@@ -15,8 +15,8 @@ import (
 // every run, which is almost always a mistake in the file.
 func (c *checker) reachability() {
 	for i, in := range c.s.Injects {
-		if !c.agencies[in.To] {
-			continue
+		if !c.agencies[in.To] || in.Type == "" {
+			continue // already reported
 		}
 		knows := reach(c.s, in.To, in.Type)
 		for j, a := range in.Audience {
@@ -60,6 +60,9 @@ func reach(s *Scenario, to liaison.AgencyID, typ liaison.MessageType) map[liaiso
 	send := func(from, to liaison.AgencyID, typ liaison.MessageType, forced liaison.ChannelID) {
 		if from == to {
 			return
+		}
+		if s.Channel(forced) == nil {
+			forced = "" // an unknown channel is reported elsewhere
 		}
 		for _, ch := range s.Channels {
 			if forced != "" && ch.ID != forced || !joins(ch, from, to) {

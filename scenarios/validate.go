@@ -128,7 +128,7 @@ func (c *checker) agency(path string, id liaison.AgencyID) {
 	if id == "" || c.agencies[id] {
 		return
 	}
-	c.addf(path, UnknownAgency, "unknown agency %q in %s; expected one of the declared agencies: %s", id, path, known(c.agencies))
+	c.addf(path, UnknownAgency, "unknown agency %q; expected one of the declared agencies: %s", id, known(c.agencies))
 }
 
 func (c *checker) agencyList(path string, ids []liaison.AgencyID) {
@@ -141,7 +141,7 @@ func (c *checker) channel(path string, id liaison.ChannelID) {
 	if id == "" || c.channels[id] {
 		return
 	}
-	c.addf(path, UnknownChannel, "unknown channel %q in %s; expected one of the declared channels: %s", id, path, known(c.channels))
+	c.addf(path, UnknownChannel, "unknown channel %q; expected one of the declared channels: %s", id, known(c.channels))
 }
 
 // known lists a set's members sorted, for "expected one of" messages.
@@ -174,13 +174,11 @@ func (c *checker) channelShapes() {
 		}
 		for j, o := range ch.Outages {
 			if c.given(index(p+".outages", j)+".to") && o.From >= o.To {
-				c.addf(index(p+".outages", j), BadValue, "outage of channel %s ends at %s, not after it starts at %s; expected from < to", ch.ID, fmtDur(o.To), fmtDur(o.From))
+				c.addf(index(p+".outages", j), BadValue, "outage of channel %s ends at %s, not after it starts at %s; expected from < to", ch.ID, o.To, o.From)
 			}
 		}
 	}
 }
-
-func fmtDur(d Duration) string { return d.Time().Duration().String() }
 
 func (c *checker) topology(p string, ch Channel) {
 	bad := func(path, format string, args ...any) {
@@ -267,25 +265,25 @@ func (c *checker) rules() {
 		}
 		switch len(actions) {
 		case 0:
-			c.addf(p, BadRule, "rule %s does nothing; expected exactly one of share, reply or send", p)
+			c.addf(p, BadRule, "rule at %s on %s does nothing; expected exactly one of share, reply or send", r.At, r.On)
 		case 1:
 		default:
-			c.addf(p, BadRule, "rule %s has %s; expected exactly one of share, reply or send", p, strings.Join(actions, " and "))
+			c.addf(p, BadRule, "rule at %s on %s has %s; expected exactly one of share, reply or send", r.At, r.On, strings.Join(actions, " and "))
 		}
 		if r.Send != "" && len(r.To) == 0 {
-			c.addf(p, Missing, "rule %s sends %s to no one; expected to: a list of recipients", p, r.Send)
+			c.addf(p, Missing, "rule at %s on %s sends %s to no one; expected to: a list of recipients", r.At, r.On, r.Send)
 		}
 		if r.Send == "" && len(r.To) > 0 {
-			c.addf(p+".to", BadRule, "rule %s has to without send; expected to only with send (share lists its own recipients)", p)
+			c.addf(p+".to", BadRule, "rule at %s on %s has to without send; expected to only with send (share lists its own recipients)", r.At, r.On)
 		}
 		if r.As != "" && len(r.Share) == 0 {
-			c.addf(p+".as", BadRule, "rule %s has as without share; expected as only with share", p)
+			c.addf(p+".as", BadRule, "rule at %s on %s has as without share; expected as only with share", r.At, r.On)
 		}
 		if c.given(p+".within") && r.Reply == "" {
-			c.addf(p+".within", BadRule, "rule %s has within without reply; expected within only with reply", p)
+			c.addf(p+".within", BadRule, "rule at %s on %s has within without reply; expected within only with reply", r.At, r.On)
 		}
 		if r.Probability != nil && !(*r.Probability >= 0 && *r.Probability <= 1) {
-			c.addf(p+".probability", BadValue, "probability of rule %s is %v; expected a number from 0 to 1", p, *r.Probability)
+			c.addf(p+".probability", BadValue, "probability of the rule at %s on %s is %v; expected a number from 0 to 1", r.At, r.On, *r.Probability)
 		}
 	}
 }
@@ -304,7 +302,7 @@ func (c *checker) injects() {
 		c.agency(p+".originator", in.Originator)
 		c.agencyList(p+".audience", in.Audience)
 		if s.Duration > 0 && in.At >= s.Duration {
-			c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, fmtDur(in.At), fmtDur(s.Duration))
+			c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, s.Duration)
 		}
 	}
 }

@@ -22,6 +22,26 @@ type scalar interface {
 // "90s": "250ms", "90s", "30m", "2h30m", "1.5h", "1d", "1w", "0".
 type Duration liaison.Time
 
+// String formats d compactly in hours, minutes, seconds and milliseconds,
+// e.g. "72h", "2h30m", "1m30s", "250ms", "0".
+func (d Duration) String() string {
+	if d == 0 {
+		return "0"
+	}
+	var b strings.Builder
+	t := liaison.Time(d)
+	for _, u := range []struct {
+		name string
+		ms   liaison.Time
+	}{{"h", liaison.Hour}, {"m", liaison.Minute}, {"s", liaison.Second}, {"ms", liaison.Millisecond}} {
+		if n := t / u.ms; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10) + u.name)
+			t -= n * u.ms
+		}
+	}
+	return b.String()
+}
+
 // Time returns the duration in simulated milliseconds.
 func (d Duration) Time() liaison.Time { return liaison.Time(d) }
 

@@ -29,7 +29,11 @@ func (s *Scenario) Apply(variant string) (*Scenario, error) {
 			return out, nil
 		}
 	}
-	return nil, fmt.Errorf("scenarios: %s has no variant %q; expected one of: %s", s.Name, variant, strings.Join(s.VariantNames(), ", "))
+	known := strings.Join(s.VariantNames(), ", ")
+	if known == "" {
+		known = "none, it has no variants"
+	}
+	return nil, fmt.Errorf("scenarios: %s has no variant %q; expected one of: %s", s.Name, variant, known)
 }
 
 // VariantNames lists the variants in file order.
@@ -37,9 +41,6 @@ func (s *Scenario) VariantNames() []string {
 	names := make([]string, len(s.Variants))
 	for i, v := range s.Variants {
 		names[i] = v.Name
-	}
-	if len(names) == 0 {
-		return []string{"(none)"}
 	}
 	return names
 }

@@ -196,4 +196,3 @@ func TestLogIsOrdered(t *testing.T) {
 		prev = l.T
 	}
 }
-

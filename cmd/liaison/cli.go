@@ -196,4 +196,3 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	}
 	return exitOK
 }
-
