@@ -53,14 +53,14 @@ const (
 	Empirical   = "empirical"
 )
 
-// distSyntax says what each kind expects, for error messages.
+// distSyntax says what each kind needs, for error messages.
 var distSyntax = map[string]string{
-	Fixed:       "fixed(DURATION)",
-	Uniform:     "uniform(LOW, HIGH) with durations LOW <= HIGH",
-	Exponential: "exponential(mean=DURATION)",
-	Lognormal:   "lognormal(median=DURATION, sigma=NUMBER)",
-	Normal:      "normal(mean=DURATION, sd=DURATION)",
-	Empirical:   "empirical(DURATION, ...) or empirical(DURATION:WEIGHT, ...)",
+	Fixed:       "one DURATION, as in fixed(10m)",
+	Uniform:     "two durations LOW <= HIGH, as in uniform(1m, 5m)",
+	Exponential: "mean=DURATION",
+	Lognormal:   "median=DURATION and sigma=NUMBER",
+	Normal:      "mean=DURATION and sd=DURATION",
+	Empirical:   "DURATION values, all with or all without :WEIGHT, as in empirical(1m, 5m) or empirical(1m:0.2, 5m:0.8)",
 }
 
 const distExpected = "a duration such as 10m, or fixed(D), uniform(LOW, HIGH), exponential(mean=D), " +
@@ -97,13 +97,13 @@ func ParseDist(s string) (Dist, error) {
 	}
 	fail := func(detail string) error {
 		if detail != "" {
-			detail = " (" + detail + ")"
+			detail = ": " + detail
 		}
-		extra := ", optionally with min=DURATION"
+		extra := "; min=DURATION is optional"
 		if kind == Uniform {
-			extra = " (its lower bound is its floor)"
+			extra = "; its lower bound is its floor"
 		}
-		return badf(BadDistribution, "%s needs %s%s, got %q%s", kind, syntax, extra, s, detail)
+		return badf(BadDistribution, "%s needs %s, got %q%s%s", kind, syntax, s, detail, extra)
 	}
 	if !strings.HasSuffix(text, ")") {
 		return Dist{}, fail("no closing parenthesis")

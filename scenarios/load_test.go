@@ -1,0 +1,71 @@
+package scenarios
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the .golden files of testdata/bad")
+
+// TestBadScenarios loads each malformed fixture and compares every error
+// line with its golden file, so a change in a message is a reviewed diff.
+func TestBadScenarios(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) < 15 {
+		t.Fatalf("want at least 15 bad fixtures, got %d (%v)", len(files), err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			_, err := Load(file)
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("error is %T, want ErrorList: %v", err, err)
+			}
+			for _, e := range list {
+				if e.Line == 0 || e.Column == 0 || e.File != file {
+					t.Errorf("error without a position in %s: %#v", file, e)
+				}
+			}
+			got := err.Error() + "\n"
+			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("errors differ from %s\ngot:\n%swant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+func TestGoodScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/good/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no good fixtures")
+	}
+	for _, file := range files {
+		s, err := Load(file)
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		for _, v := range s.VariantNames() {
+			if _, err := s.Apply(v); err != nil {
+				t.Errorf("%s: apply %s: %v", file, v, err)
+			}
+		}
+	}
+}
