@@ -117,7 +117,7 @@ func parseClock(s string) (int, error) {
 	h, err1 := strconv.Atoi(hh)
 	m, err2 := strconv.Atoi(mm)
 	if !ok || len(mm) != 2 || err1 != nil || err2 != nil || h < 0 || m < 0 || m > 59 || h*60+m > 24*60 {
-		return 0, fmt.Errorf("bad time of day %q", s)
+		return 0, fmt.Errorf("time of day %q is not HH:MM from 00:00 to 24:00", s)
 	}
 	return h*60 + m, nil
 }

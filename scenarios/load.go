@@ -24,7 +24,9 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	// only repeat the complaint in other words.
 	rejected := map[string]bool{}
 	for _, e := range errs {
-		rejected[e.Path] = true
+		if e.Kind != Missing { // a missing field's path is its parent's
+			rejected[e.Path] = true
+		}
 	}
 	type key struct{ path, msg string }
 	base := map[key]bool{}

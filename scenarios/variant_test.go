@@ -167,3 +167,23 @@ func TestErrorKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorPaths checks that problems found in an applied variant are
+// reported at the overlay's own path when the node came from the overlay.
+func TestErrorPaths(t *testing.T) {
+	for file, want := range map[string][]string{
+		"variant-unknown-agency.yaml": {"variants[0].remove-channels[1]", "variants[0].channels[0].hub", "variants[0].channels[0].members[2]"},
+		"variant-unreachable.yaml":    {"injects[0].audience[0]", "variants[1].channels[0].hub"},
+		"unknown-field.yaml":          {"channels[1]", "channels[1].latncy"},
+	} {
+		_, err := Load("testdata/bad/" + file)
+		list, _ := err.(ErrorList)
+		var got []string
+		for _, e := range list {
+			got = append(got, e.Path)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: paths %q, want %q", file, got, want)
+		}
+	}
+}
