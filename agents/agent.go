@@ -12,7 +12,8 @@ import (
 // work is one message (or inject) in an agency's hands: queued, or being
 // handled by one of its staff.
 type work struct {
-	msg     *Message // nil for an inject
+	msg     Message // the message, when fromMsg
+	fromMsg bool    // false for an inject
 	item    int32
 	typ     int32
 	origin  int32 // who shared it; -1 for an inject
@@ -74,7 +75,10 @@ type agent struct {
 	fired      map[ruleItem]bool
 	consent    map[int32]uint8
 	pending    map[int32][]pendingShare
-	routeCache map[[2]int32][]int32
+	routeCache map[[2]int32][]int32 // forced routes, by (recipient, channel)
+	route1     []int32                // the only channel to each recipient, or routeUnknown, routeMany, -1
+	routes     [][]int32              // router's candidates by recipient where there are several
+	others     [][]int32              // each stream's recipients other than this agency
 }
 
 func newAgent(n *Node, ix int32) *agent {
@@ -88,6 +92,7 @@ func newAgent(n *Node, ix int32) *agent {
 		pending: map[int32][]pendingShare{}, routeCache: map[[2]int32][]int32{}}
 }
 
+
 // start schedules the agency's injects and the first message of each of its
 // background streams.
 func (a *agent) start() {
@@ -95,6 +100,13 @@ func (a *agent) start() {
 		a.schedule(qevent{t: a.m.items[it].at, prio: prioInject, aux: it})
 	}
 	for s := range a.def.streams {
+		var others []int32
+		for _, t := range a.def.streams[s].to {
+			if t != a.ix {
+				others = append(others, t)
+			}
+		}
+		a.others = append(a.others, others)
 		a.scheduleStream(int32(s), 0)
 	}
 }
@@ -138,7 +150,7 @@ func noEvent(t liaison.Time, k events.Kind) events.Event {
 func (a *agent) handle(e *qevent) {
 	switch e.prio {
 	case prioDeliver:
-		a.deliver(e.t, e.msg)
+		a.deliver(e.t, e.work)
 	case prioInject:
 		it := &a.m.items[e.aux]
 		ev := noEvent(e.t, events.Inject)
@@ -153,7 +165,7 @@ func (a *agent) handle(e *qevent) {
 		a.dispatch(e.t)
 	case prioBackground:
 		st := &a.def.streams[e.aux]
-		to := a.pickOther(st.to)
+		to := a.pickOther(a.others[e.aux])
 		if to >= 0 {
 			a.sendTo(e.t, to, st.typ, -1, st.channel, false)
 		}
@@ -161,33 +173,17 @@ func (a *agent) handle(e *qevent) {
 	}
 }
 
-// pickOther draws a recipient uniformly from to, never this agency.
-func (a *agent) pickOther(to []int32) int32 {
-	n := len(to)
-	for _, t := range to {
-		if t == a.ix {
-			n--
-		}
-	}
-	if n <= 0 {
+// pickOther draws a recipient uniformly from the stream's recipients other
+// than this agency.
+func (a *agent) pickOther(others []int32) int32 {
+	if len(others) == 0 {
 		return -1
 	}
-	k := a.rngBG.IntN(n)
-	for _, t := range to {
-		if t == a.ix {
-			continue
-		}
-		if k == 0 {
-			return t
-		}
-		k--
-	}
-	return -1
+	return others[a.rngBG.IntN(len(others))]
 }
 
-func (a *agent) deliver(t liaison.Time, m *Message) {
-	w := &work{msg: m, item: m.Item, typ: m.Type, origin: m.Origin, urgent: m.Urgent,
-		arrival: t, src: m.From, seq: m.Seq}
+func (a *agent) deliver(t liaison.Time, w *work) {
+	m := &w.msg
 	ev := events.Event{T: t, Kind: events.Deliver, MsgFrom: m.From, MsgSeq: m.Seq, Channel: m.Channel,
 		Type: m.Type, Item: m.Item, Peer: m.From, Value: t - m.SentAt, Count: int32(len(a.queue) + 1)}
 	a.emit(ev)
@@ -211,7 +207,7 @@ func (a *agent) enqueue(t liaison.Time, w *work) {
 	if opens := a.open(t); opens > t {
 		ev := noEvent(t, events.Hold)
 		ev.Item, ev.Type, ev.Value = w.item, w.typ, opens
-		if w.msg != nil {
+		if w.fromMsg {
 			ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
 		}
 		a.emit(ev)
@@ -238,11 +234,11 @@ func (a *agent) dispatch(t liaison.Time) {
 		a.free--
 		ev := noEvent(t, events.HandleStart)
 		ev.Item, ev.Type, ev.Value, ev.Peer = w.item, w.typ, t-w.arrival, w.origin
-		if w.msg != nil {
+		if w.fromMsg {
 			ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
 		}
 		a.emit(ev)
-		if w.item >= 0 && !a.knows[w.item] && (w.msg == nil || w.msg.Kind == kindPlain && !w.msg.Relay) {
+		if w.item >= 0 && !a.knows[w.item] && (!w.fromMsg || w.msg.Kind == kindPlain && !w.msg.Relay) {
 			a.knows[w.item] = true
 			k := noEvent(t, events.Know)
 			k.Item, k.Type, k.Peer, k.Value = w.item, w.typ, w.origin, t-a.m.items[w.item].at
@@ -258,17 +254,17 @@ func (a *agent) finish(t liaison.Time, w *work) {
 	a.free++
 	ev := noEvent(t, events.HandleEnd)
 	ev.Item, ev.Type, ev.Value, ev.Peer = w.item, w.typ, w.handled, w.origin
-	if w.msg != nil {
+	if w.fromMsg {
 		ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
 	}
 	a.emit(ev)
 	kind := kindPlain
-	if w.msg != nil {
+	if w.fromMsg {
 		kind = w.msg.Kind
 	}
 	switch {
-	case w.msg != nil && w.msg.Relay:
-		a.relay(t, w.msg)
+	case w.fromMsg && w.msg.Relay:
+		a.relay(t, &w.msg)
 	case kind == kindConsentReq:
 		a.answerConsent(t, w)
 	case kind == kindConsentGrant, kind == kindConsentRefuse:
@@ -324,7 +320,7 @@ func (a *agent) applyRules(t liaison.Time, w *work) {
 			if r.within > 0 && t-w.arrival > r.within {
 				ev := noEvent(t, events.DeadlineMissed)
 				ev.Item, ev.Type, ev.Value = w.item, w.typ, r.within
-				if w.msg != nil {
+				if w.fromMsg {
 					ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
 				}
 				a.emit(ev)
@@ -495,21 +491,47 @@ func (a *agent) sendDropped(t liaison.Time, to, typ, item int32, reason string) 
 // that joins them and is up; when all are down, the first, whose outage the
 // message then waits out.
 func (a *agent) route(t liaison.Time, to, forced int32) int32 {
-	key := [2]int32{to, forced}
-	cands, ok := a.routeCache[key]
-	if !ok {
-		if forced >= 0 {
-			if a.joins(forced, to) {
-				cands = []int32{forced}
+	var cands []int32
+	if forced < 0 {
+		// The common case, one channel joins them, is one load from a
+		// small array: the router runs for every message.
+		if a.route1 == nil {
+			a.route1 = make([]int32, len(a.m.agencies))
+			for i := range a.route1 {
+				a.route1[i] = routeUnknown
 			}
-		} else {
+			a.routes = make([][]int32, len(a.m.agencies))
+		}
+		switch r := a.route1[to]; r {
+		case routeUnknown:
 			for c := range a.m.channels {
 				if a.joins(int32(c), to) {
 					cands = append(cands, int32(c))
 				}
 			}
+			switch len(cands) {
+			case 0:
+				a.route1[to] = -1
+			case 1:
+				a.route1[to] = cands[0]
+			default:
+				a.route1[to] = routeMany
+				a.routes[to] = cands
+			}
+		case routeMany:
+			cands = a.routes[to]
+		default:
+			return r
 		}
-		a.routeCache[key] = cands
+	} else {
+		key := [2]int32{to, forced}
+		var ok bool
+		if cands, ok = a.routeCache[key]; !ok {
+			if a.joins(forced, to) {
+				cands = []int32{forced}
+			}
+			a.routeCache[key] = cands
+		}
 	}
 	if len(cands) == 0 {
 		return -1
@@ -521,6 +543,11 @@ func (a *agent) route(t liaison.Time, to, forced int32) int32 {
 	}
 	return cands[0]
 }
+
+const (
+	routeUnknown int32 = -2
+	routeMany    int32 = -3
+)
 
 // joins says whether channel c can carry a message from this agency to b.
 func (a *agent) joins(c, b int32) bool {

@@ -27,13 +27,15 @@ type Node struct {
 	queue eventHeap
 
 	mu      sync.Mutex
-	inbox   []*Message
+	inbox   []*work
+	slab    []work // arrivals are allocated in blocks: one allocation per 256
 	recv    uint64
 	bad     error
 	arrived chan struct{}
 
 	sent      uint64
 	chunks    [][]byte // this window's encoded events
+	spare     [][]byte // buffers of earlier windows' chunks, for reuse
 	pubBuf    []byte
 	pubErrs   uint64
 	finalDrop liaison.Time
@@ -61,13 +63,16 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 	}()
 	handler := func(msg *nats.Msg) {
-		m := new(Message)
-		err := m.decode(msg.Data)
 		n.mu.Lock()
-		if err != nil {
+		if len(n.slab) == 0 {
+			n.slab = make([]work, 256)
+		}
+		w := &n.slab[0]
+		n.slab = n.slab[1:]
+		if err := w.msg.decode(msg.Data); err != nil {
 			n.bad = fmt.Errorf("agents: node %s: %w on %s", n.name, err, msg.Subject)
 		} else {
-			n.inbox = append(n.inbox, m)
+			n.inbox = append(n.inbox, w)
 		}
 		n.recv++
 		n.mu.Unlock()
@@ -134,6 +139,10 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if err := link.Report(n.report(epoch), n.chunks); err != nil {
 				return err
 			}
+			// Publish copied the chunks: keep their buffers for the next window.
+			for i := range n.chunks {
+				n.spare = append(n.spare, n.chunks[i][:0])
+			}
 			n.chunks = n.chunks[:0]
 			if g.End {
 				return n.conn.Flush()
@@ -175,11 +184,14 @@ func (n *Node) drain() error {
 	if bad != nil {
 		return bad
 	}
-	for _, m := range in {
+	for _, w := range in {
+		m := &w.msg
 		if m.To < 0 || int(m.To) >= len(n.agents) || n.agents[m.To] == nil {
 			return fmt.Errorf("agents: node %s received a message for %d, which it does not host", n.name, m.To)
 		}
-		n.queue.push(qevent{t: m.DeliverAt, prio: prioDeliver, agent: m.To, src: m.From, seq: m.Seq, msg: m})
+		w.fromMsg, w.item, w.typ, w.origin, w.urgent = true, m.Item, m.Type, m.Origin, m.Urgent
+		w.arrival, w.src, w.seq = m.DeliverAt, m.From, m.Seq
+		n.queue.push(qevent{t: m.DeliverAt, prio: prioDeliver, agent: m.To, src: m.From, seq: m.Seq, work: w})
 	}
 	return nil
 }
@@ -199,8 +211,9 @@ func (n *Node) dropInTransit(end liaison.Time) {
 		e := n.queue.pop()
 		if e.prio == prioDeliver {
 			a := n.agents[e.agent]
-			a.emit(events.Event{T: end, Kind: events.Drop, MsgFrom: e.msg.From, MsgSeq: e.msg.Seq,
-				Channel: e.msg.Channel, Type: e.msg.Type, Item: e.msg.Item, Peer: e.msg.To,
+			m := &e.work.msg
+			a.emit(events.Event{T: end, Kind: events.Drop, MsgFrom: m.From, MsgSeq: m.Seq,
+				Channel: m.Channel, Type: m.Type, Item: m.Item, Peer: m.To,
 				Reason: events.ReasonIndex(liaison.DropRunEnd)})
 		}
 	}
@@ -221,7 +234,12 @@ func (n *Node) publish(m *Message) {
 func (n *Node) emitEncoded(e *events.Event) {
 	const limit = broker.MaxPayload - 64
 	if len(n.chunks) == 0 || len(n.chunks[len(n.chunks)-1]) > limit-128 {
-		n.chunks = append(n.chunks, make([]byte, 0, 64<<10))
+		if k := len(n.spare); k > 0 {
+			n.chunks = append(n.chunks, n.spare[k-1])
+			n.spare = n.spare[:k-1]
+		} else {
+			n.chunks = append(n.chunks, make([]byte, 0, 64<<10))
+		}
 	}
 	last := &n.chunks[len(n.chunks)-1]
 	*last = events.AppendBinary(*last, e)
@@ -242,13 +260,12 @@ const (
 // hosts the agency or on arrival order.
 type qevent struct {
 	t     liaison.Time
-	prio  uint8
+	seq   uint64
+	work  *work // a delivery's or a handling's work
 	agent int32
 	src   int32
-	seq   uint64
-	msg   *Message
-	work  *work
 	aux   int32 // item (inject) or stream (background)
+	prio  uint8
 }
 
 func (a *qevent) less(b *qevent) bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,6 +121,7 @@ func decodeReport(b []byte) (Report, error) {
 type Node struct {
 	conn   *Conn
 	subj   Subjects
+	up     string // this node's Up subject
 	index  int
 	grants chan Grant
 	sub    *nats.Subscription
@@ -153,10 +155,11 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 		if err == nil {
 			reply := string(msg.Data)
 			if idx, ok := strings.CutPrefix(reply, "ok "); ok {
-				_, err := fmt.Sscan(idx, &n.index)
+				n.index, err = strconv.Atoi(idx)
 				if err != nil {
 					return nil, fmt.Errorf("broker: bad join reply %q", reply)
 				}
+				n.up = subj.Up(n.index)
 				return n, nil
 			}
 			return nil, fmt.Errorf("broker: the time service refused node %s: %s", name, reply)
@@ -175,7 +178,7 @@ func (n *Node) Grants() <-chan Grant { return n.grants }
 // Report sends the events of a window, already cut into chunks that each fit
 // a NATS message (see MaxPayload), then the node's report.
 func (n *Node) Report(r Report, chunks [][]byte) error {
-	up := n.subj.Up(n.index)
+	up := n.up
 	r.Chunks = 0
 	for _, c := range chunks {
 		if len(c) == 0 {
@@ -195,7 +198,7 @@ func (n *Node) Report(r Report, chunks [][]byte) error {
 // Update sends a report without events: counts changed while waiting.
 func (n *Node) Update(r Report) error {
 	n.buf = appendReport(n.buf[:0], r)
-	if err := n.conn.Publish(n.subj.Up(n.index), n.buf); err != nil {
+	if err := n.conn.Publish(n.up, n.buf); err != nil {
 		return fmt.Errorf("broker: publishing report: %w", err)
 	}
 	return nil
@@ -203,7 +206,7 @@ func (n *Node) Update(r Report) error {
 
 // Fail tells the service that this node cannot go on.
 func (n *Node) Fail(err error) {
-	n.conn.Publish(n.subj.Up(n.index), append([]byte{upFail}, err.Error()...))
+	n.conn.Publish(n.up, append([]byte{upFail}, err.Error()...))
 	n.conn.Flush()
 }
 
@@ -260,9 +263,8 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	up := make(chan upMsg, 1024)
 	upSub, err := s.Conn.Subscribe(s.Subjects.UpAll(), func(m *nats.Msg) {
 		i := strings.LastIndexByte(m.Subject, '.')
-		var node int
-		fmt.Sscan(m.Subject[i+1:], &node)
-		if len(m.Data) == 0 {
+		node, err := strconv.Atoi(m.Subject[i+1:])
+		if err != nil || len(m.Data) == 0 {
 			return
 		}
 		up <- upMsg{node: node, kind: m.Data[0], data: m.Data[1:]}
