@@ -255,9 +255,12 @@ const (
 	prioBackground
 )
 
-// qevent is one pending event of one hosted agency. The key (t, prio, agent,
-// src, seq) is unique and depends only on the model, never on which node
-// hosts the agency or on arrival order.
+// qevent is one pending event of one hosted agency. The key (t, agent,
+// prio, src, seq) is unique and depends only on the model, never on which
+// node hosts the agency or on arrival order. Agencies come before priority
+// so that a node emits its events already in the log's canonical order
+// (time, agency, the agency's own sequence): the recorder then has little
+// to sort.
 type qevent struct {
 	t     liaison.Time
 	seq   uint64
@@ -272,11 +275,11 @@ func (a *qevent) less(b *qevent) bool {
 	if a.t != b.t {
 		return a.t < b.t
 	}
-	if a.prio != b.prio {
-		return a.prio < b.prio
-	}
 	if a.agent != b.agent {
 		return a.agent < b.agent
+	}
+	if a.prio != b.prio {
+		return a.prio < b.prio
 	}
 	if a.src != b.src {
 		return a.src < b.src

@@ -88,7 +88,11 @@ func (r *Recorder) AddItem(it ItemInfo) {
 // Window records the events of one window. Every event must have T < until,
 // and every later window's events T ≥ until. evs is sorted in place.
 func (r *Recorder) Window(evs []Event, until liaison.Time) error {
-	slices.SortFunc(evs, Compare)
+	// Each node sends its events in canonical order already; only events
+	// of several nodes need merging.
+	if !slices.IsSortedFunc(evs, Compare) {
+		slices.SortFunc(evs, Compare)
+	}
 	for i := range evs {
 		e := &evs[i]
 		for len(r.derived) > 0 && Less(&r.derived[0], e) {
