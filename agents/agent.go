@@ -76,9 +76,9 @@ type agent struct {
 	consent    map[int32]uint8
 	pending    map[int32][]pendingShare
 	routeCache map[[2]int32][]int32 // forced routes, by (recipient, channel)
-	route1     []int32                // the only channel to each recipient, or routeUnknown, routeMany, -1
-	routes     [][]int32              // router's candidates by recipient where there are several
-	others     [][]int32              // each stream's recipients other than this agency
+	route1     []int32              // the only channel to each recipient, or routeUnknown, routeMany, -1
+	routes     [][]int32            // router's candidates by recipient where there are several
+	others     [][]int32            // each stream's recipients other than this agency
 }
 
 func newAgent(n *Node, ix int32) *agent {
@@ -91,7 +91,6 @@ func newAgent(n *Node, ix int32) *agent {
 		knows: map[int32]bool{}, fired: map[ruleItem]bool{}, consent: map[int32]uint8{},
 		pending: map[int32][]pendingShare{}, routeCache: map[[2]int32][]int32{}}
 }
-
 
 // start schedules the agency's injects and the first message of each of its
 // background streams.
