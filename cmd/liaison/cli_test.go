@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// cli runs the real program in process and returns its exit code and output.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb}
+	code = m.Run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"validate"},
+		{"run"},
+		{"run", "a.yaml", "b.yaml"},
+		{"run", "--seed", "x", "../../sim/testdata/chain.yaml"},
+		{"run", "--json", "--events", "-", "../../sim/testdata/chain.yaml"},
+		{"run", "--variant", "nope", "../../sim/testdata/mixed.yaml"},
+		{"run", "no-such-scenario"},
+	} {
+		code, _, stderr := cli(t, args...)
+		if code != exitInvalid {
+			t.Errorf("liaison %s: exit %d, want %d", strings.Join(args, " "), code, exitInvalid)
+		}
+		if stderr == "" {
+			t.Errorf("liaison %s: no message on stderr", strings.Join(args, " "))
+		}
+	}
+}
+
+// TestValidateCorpus: every malformed scenario exits 2 with problems in the
+// form file:line:column: message, and nothing on stdout.
+func TestValidateCorpus(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/testdata/bad/*.yaml")
+	if len(files) < 15 {
+		t.Fatalf("malformed corpus has %d files, want at least 15", len(files))
+	}
+	where := regexp.MustCompile(`^[^:]+\.yaml:\d+:\d+: .+`)
+	for _, f := range files {
+		code, stdout, stderr := cli(t, "validate", f)
+		if code != exitInvalid || stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q; want exit 2 and nothing on stdout", f, code, stdout)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+			if !where.MatchString(l) {
+				t.Errorf("%s: problem line %q is not file:line:column: message", f, l)
+			}
+		}
+	}
+	code, stdout, _ := cli(t, append([]string{"validate"}, builtinNames(t)...)...)
+	if code != exitOK || strings.Count(stdout, ": ok") != len(builtinNames(t)) {
+		t.Fatalf("built-ins: exit %d, output %q", code, stdout)
+	}
+}
+
+func builtinNames(t *testing.T) []string {
+	t.Helper()
+	_, out, _ := cli(t, "list")
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			names = append(names, f[0])
+		}
+	}
+	if len(names) < 5 {
+		t.Fatalf("liaison list shows %d scenarios, want at least 5:\n%s", len(names), out)
+	}
+	return names
+}
+
+// TestRunEveryBuiltin runs each built-in scenario (and each of its variants)
+// on the embedded server, with the summary as JSON.
+func TestRunEveryBuiltin(t *testing.T) {
+	for _, name := range builtinNames(t) {
+		t.Run(name, func(t *testing.T) {
+			code, stdout, stderr := cli(t, "run", "--json", name)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var sum map[string]any
+			if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+				t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
+			}
+			for _, k := range []string{"scenario", "seed", "variant", "messages", "items", "channels", "agencies"} {
+				if _, ok := sum[k]; !ok {
+					t.Errorf("summary has no %q key", k)
+				}
+			}
+			msgs := sum["messages"].(map[string]any)
+			for _, k := range []string{"sent", "delivered", "dropped"} {
+				if _, ok := msgs[k]; !ok {
+					t.Errorf("messages has no %q key", k)
+				}
+			}
+			if msgs["sent"].(float64) == 0 {
+				t.Errorf("no message was sent")
+			}
+			items := sum["items"].([]any)
+			for _, it := range items {
+				for _, k := range []string{"id", "audience", "reached", "time_to_reach_seconds", "deadline_seconds", "deadline_met"} {
+					if _, ok := it.(map[string]any)[k]; !ok {
+						t.Errorf("item has no %q key", k)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEventsFile: --events writes the whole log on success, and a run that
+// cannot start leaves no file behind.
+func TestEventsFile(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "events.jsonl")
+	code, stdout, stderr := cli(t, "run", "--quiet", "--events", log, "--seed", "4", "../../sim/testdata/chain.yaml")
+	if code != exitOK || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 10 || !strings.HasPrefix(lines[0], `{"t":0,"kind":"inject"`) {
+		t.Fatalf("unexpected log:\n%s", b)
+	}
+	// Same seed, same bytes, through stdout this time.
+	code, again, _ := cli(t, "run", "--events", "-", "--seed", "4", "../../sim/testdata/chain.yaml")
+	if code != exitOK || again != string(b) {
+		t.Fatalf("the log on stdout differs from the file")
+	}
+
+	bad := filepath.Join(dir, "bad.jsonl")
+	code, _, _ = cli(t, "run", "--events", bad, "--nats", "nats://127.0.0.1:1", "../../sim/testdata/chain.yaml")
+	if code != exitFailed {
+		t.Fatalf("run against an unreachable NATS server: exit %d, want %d", code, exitFailed)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("a failed run left files behind: %v", entries)
+	}
+}
+
+func TestSchemaIsJSON(t *testing.T) {
+	code, stdout, _ := cli(t, "schema")
+	var v map[string]any
+	if code != exitOK || json.Unmarshal([]byte(stdout), &v) != nil {
+		t.Fatalf("liaison schema: exit %d, not a JSON object", code)
+	}
+	if v["$schema"] == nil || v["properties"] == nil {
+		t.Fatalf("schema lacks $schema or properties")
+	}
+}
