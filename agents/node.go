@@ -33,7 +33,8 @@ type Node struct {
 	bad     error
 	arrived chan struct{}
 
-	sent      uint64
+	hostOf    []int32  // node index of every agency, from the first grant
+	sentTo    []uint64 // messages published, by destination node
 	chunks    [][]byte // this window's encoded events
 	spare     [][]byte // buffers of earlier windows' chunks, for reuse
 	pubBuf    []byte
@@ -115,7 +116,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			a.start()
 		}
 	}
-	var epoch uint64
+	var epoch, waitFor uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -124,7 +125,20 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if g.Abort != "" {
 				return fmt.Errorf("agents: node %s: run aborted: %s", n.name, g.Abort)
 			}
-			epoch = g.Epoch
+			if g.Node >= 0 {
+				// The service expects more messages than have arrived.
+				waitFor = g.Expect
+				if err := n.updateIfArrived(link, epoch, &waitFor); err != nil {
+					return err
+				}
+				continue
+			}
+			if g.Hosts != nil {
+				if err := n.setHosts(g.Hosts); err != nil {
+					return err
+				}
+			}
+			epoch, waitFor = g.Epoch, 0
 			if err := n.drain(); err != nil {
 				return err
 			}
@@ -148,19 +162,47 @@ func (n *Node) Run(ctx context.Context) (err error) {
 				return n.conn.Flush()
 			}
 		case <-n.arrived:
-			// Messages arrived after the report: tell the service, so that
-			// its counts can match and it learns our new next event time.
-			if epoch == 0 {
-				continue
-			}
-			if err := n.drain(); err != nil {
-				return err
-			}
-			if err := link.Update(n.report(epoch)); err != nil {
+			if err := n.updateIfArrived(link, epoch, &waitFor); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// updateIfArrived reports again once the count the service expects has
+// arrived.
+func (n *Node) updateIfArrived(link *broker.Node, epoch uint64, waitFor *uint64) error {
+	if *waitFor == 0 {
+		return nil
+	}
+	n.mu.Lock()
+	recv := n.recv
+	n.mu.Unlock()
+	if recv < *waitFor {
+		return nil
+	}
+	*waitFor = 0
+	if err := n.drain(); err != nil {
+		return err
+	}
+	return link.Update(n.report(epoch))
+}
+
+// setHosts learns which node hosts each agency, to count sends per node.
+func (n *Node) setHosts(hosts []int) error {
+	if len(hosts) != len(n.agents) {
+		return fmt.Errorf("agents: node %s: the time service knows %d agencies, the scenario has %d", n.name, len(hosts), len(n.agents))
+	}
+	nodes := 0
+	for _, h := range hosts {
+		nodes = max(nodes, h+1)
+	}
+	n.hostOf = make([]int32, len(hosts))
+	for i, h := range hosts {
+		n.hostOf[i] = int32(h)
+	}
+	n.sentTo = make([]uint64, nodes)
+	return nil
 }
 
 func (n *Node) report(epoch uint64) broker.Report {
@@ -171,7 +213,7 @@ func (n *Node) report(epoch uint64) broker.Report {
 	if len(n.queue) > 0 {
 		next = n.queue[0].t
 	}
-	return broker.Report{Epoch: epoch, Sent: n.sent, Recv: recv, Next: next}
+	return broker.Report{Epoch: epoch, SentTo: n.sentTo, Recv: recv, Next: next}
 }
 
 // drain moves arrived messages into the event queue as deliveries.
@@ -227,7 +269,7 @@ func (n *Node) publish(m *Message) {
 		n.pubErrs++
 		return
 	}
-	n.sent++
+	n.sentTo[n.hostOf[m.To]]++
 }
 
 // emitEncoded appends one encoded event to this window's chunks.

@@ -25,10 +25,14 @@ import (
 //     processes its events with t < T+L, publishes what its agents send,
 //     and reports its events, counts (messages published and received so
 //     far) and its next event time.
-//  3. A node whose received count grows after it reported reports again.
-//     When every node has reported for the window and the published and
-//     received totals match, no message is in flight, every node's next
-//     time is final, and the service grants the next window.
+//  3. Reports count published messages per destination node. When every
+//     node has reported, the service knows how many messages each node
+//     must have received; a node that has not received them all yet is
+//     told to expect that count, and reports again once it has. When every
+//     count matches, no message is in flight, every node's next time is
+//     final, and the service grants the next window. (Nodes never report
+//     merely because messages arrived: that would be one report per
+//     straggling message.)
 //
 // The last grant carries End: nodes drop whatever is still in transit
 // (reason run_end) and report once more.
@@ -39,32 +43,107 @@ type Grant struct {
 	Until liaison.Time
 	End   bool   // the run is over: drop what is in transit, at time Until
 	Abort string // the run failed; nodes stop
+	// Hosts, in the first grant only, gives the node index of every
+	// agency, in the order of Service.Agencies: nodes count what they send
+	// to each node.
+	Hosts []int
+	// Expect, when Node ≥ 0, is not a window: node Node must report again
+	// once it has received Expect messages in all.
+	Node   int
+	Expect uint64
 }
 
+// Downstream message kinds, first byte of every payload on the grant subject.
+const (
+	downGrant  byte = 'G'
+	downExpect byte = 'X'
+	downAbort  byte = 'A'
+)
+
 func appendGrant(b []byte, g Grant) []byte {
+	switch {
+	case g.Abort != "":
+		b = append(b, downAbort)
+		return append(b, g.Abort...)
+	case g.Node >= 0:
+		b = append(b, downExpect)
+		b = binary.AppendUvarint(b, g.Epoch)
+		b = binary.AppendUvarint(b, uint64(g.Node))
+		return binary.AppendUvarint(b, g.Expect)
+	}
+	b = append(b, downGrant)
 	b = binary.AppendUvarint(b, g.Epoch)
 	b = binary.AppendVarint(b, int64(g.Until))
+	end := uint64(0)
 	if g.End {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		end = 1
 	}
-	return append(b, g.Abort...)
+	b = binary.AppendUvarint(b, end)
+	b = binary.AppendUvarint(b, uint64(len(g.Hosts)))
+	for _, h := range g.Hosts {
+		b = binary.AppendUvarint(b, uint64(h))
+	}
+	return b
 }
 
 func decodeGrant(b []byte) (Grant, error) {
-	var g Grant
-	e, n := binary.Uvarint(b)
-	if n <= 0 {
+	g := Grant{Node: -1}
+	if len(b) == 0 {
+		return g, errors.New("broker: empty grant")
+	}
+	kind := b[0]
+	if kind == downAbort {
+		g.Abort = string(b[1:])
+		return g, nil
+	}
+	d := decoder{b: b[1:]}
+	g.Epoch = d.uvarint()
+	switch kind {
+	case downExpect:
+		g.Node = int(d.uvarint())
+		g.Expect = d.uvarint()
+	case downGrant:
+		g.Until = liaison.Time(d.varint())
+		g.End = d.uvarint() == 1
+		if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
+			g.Hosts = make([]int, n)
+			for i := range g.Hosts {
+				g.Hosts[i] = int(d.uvarint())
+			}
+		}
+	default:
+		return g, fmt.Errorf("broker: unknown grant kind %q", kind)
+	}
+	if d.err {
 		return g, errors.New("broker: bad grant")
 	}
-	b = b[n:]
-	u, n := binary.Varint(b)
-	if n <= 0 || len(b) < n+1 {
-		return g, errors.New("broker: bad grant")
-	}
-	g.Epoch, g.Until, g.End, g.Abort = e, liaison.Time(u), b[n] == 1, string(b[n+1:])
 	return g, nil
+}
+
+// decoder reads varints and remembers whether any failed.
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
 }
 
 // Upstream message kinds, first byte of every payload on a node's Up subject.
@@ -78,9 +157,11 @@ const (
 // window.
 type Report struct {
 	Epoch uint64
-	Sent  uint64       // messages this node has published since the run began
-	Recv  uint64       // messages this node has received since the run began
-	Next  liaison.Time // its earliest pending event, or liaison.Never
+	// SentTo counts the messages this node has published since the run
+	// began, by destination node.
+	SentTo []uint64
+	Recv   uint64       // messages this node has received since the run began
+	Next   liaison.Time // its earliest pending event, or liaison.Never
 	// Chunks is how many event chunks preceded this report for the epoch;
 	// zero in the re-reports that only update counts.
 	Chunks uint64
@@ -89,30 +170,31 @@ type Report struct {
 func appendReport(b []byte, r Report) []byte {
 	b = append(b, upReport)
 	b = binary.AppendUvarint(b, r.Epoch)
-	b = binary.AppendUvarint(b, r.Sent)
 	b = binary.AppendUvarint(b, r.Recv)
 	b = binary.AppendVarint(b, int64(r.Next))
-	return binary.AppendUvarint(b, r.Chunks)
+	b = binary.AppendUvarint(b, r.Chunks)
+	b = binary.AppendUvarint(b, uint64(len(r.SentTo)))
+	for _, n := range r.SentTo {
+		b = binary.AppendUvarint(b, n)
+	}
+	return b
 }
 
-func decodeReport(b []byte) (Report, error) {
-	var r Report
-	var vals [5]uint64
-	for i := range vals {
-		var n int
-		if i == 3 {
-			var v int64
-			v, n = binary.Varint(b)
-			vals[i] = uint64(v)
-		} else {
-			vals[i], n = binary.Uvarint(b)
-		}
-		if n <= 0 {
-			return r, errors.New("broker: bad report")
-		}
-		b = b[n:]
+func decodeReport(b []byte, sentTo []uint64) (Report, error) {
+	d := decoder{b: b}
+	r := Report{Epoch: d.uvarint(), Recv: d.uvarint(), Next: liaison.Time(d.varint()), Chunks: d.uvarint()}
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		return r, errors.New("broker: bad report")
 	}
-	return Report{Epoch: vals[0], Sent: vals[1], Recv: vals[2], Next: liaison.Time(int64(vals[3])), Chunks: vals[4]}, nil
+	r.SentTo = sentTo[:0]
+	for i := uint64(0); i < n; i++ {
+		r.SentTo = append(r.SentTo, d.uvarint())
+	}
+	if d.err {
+		return r, errors.New("broker: bad report")
+	}
+	return r, nil
 }
 
 // Node is one participant's link to the time service: it receives grants and
@@ -136,7 +218,10 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 	sub, err := c.Subscribe(subj.Grant(), func(m *nats.Msg) {
 		g, err := decodeGrant(m.Data)
 		if err != nil {
-			g = Grant{Abort: err.Error()}
+			g = Grant{Abort: err.Error(), Node: -1}
+		}
+		if g.Node >= 0 && g.Node != n.index {
+			return // another node's expectation
 		}
 		n.grants <- g
 	})
@@ -172,8 +257,12 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 	}
 }
 
-// Grants delivers the service's grants in order.
+// Grants delivers the service's grants, and its expectations addressed to
+// this node, in order.
 func (n *Node) Grants() <-chan Grant { return n.grants }
+
+// Index is the node's number in the run, assigned when it joined.
+func (n *Node) Index() int { return n.index }
 
 // Report sends the events of a window, already cut into chunks that each fit
 // a NATS message (see MaxPayload), then the node's report.
@@ -195,7 +284,8 @@ func (n *Node) Report(r Report, chunks [][]byte) error {
 	return n.Update(r)
 }
 
-// Update sends a report without events: counts changed while waiting.
+// Update sends a report without events: the count the service expects has
+// arrived.
 func (n *Node) Update(r Report) error {
 	n.buf = appendReport(n.buf[:0], r)
 	if err := n.conn.Publish(n.up, n.buf); err != nil {
@@ -235,6 +325,8 @@ type Service struct {
 	// Advance, when set, is called before each grant with the window's
 	// start: paced runs wait for the wall clock there.
 	Advance func(ctx context.Context, start liaison.Time) error
+
+	hosts []int // node index of each agency, set when all have joined
 }
 
 type upMsg struct {
@@ -248,6 +340,7 @@ type nodeState struct {
 	report   Report
 	reported bool // has reported for the current epoch
 	chunks   [][]byte
+	asked    uint64 // the count it was last told to expect
 }
 
 // Run admits the nodes and grants windows until the run ends. It returns the
@@ -282,28 +375,30 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	var epoch uint64
 	grant := func(g Grant) error {
 		epoch++
-		g.Epoch = epoch
+		g.Epoch, g.Node = epoch, -1
 		for _, n := range nodes {
 			n.reported, n.chunks = false, n.chunks[:0]
 		}
 		return s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, g))
 	}
 	abort := func(why string) {
-		s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Epoch: epoch + 1, Abort: why}))
+		s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Abort: why, Node: -1}))
 		s.Conn.Flush()
 	}
-	// Epoch 1 processes nothing: it collects every node's first event time.
-	if err := grant(Grant{Until: 0}); err != nil {
+	// Epoch 1 processes nothing: it tells nodes who hosts whom and collects
+	// every node's first event time.
+	if err := grant(Grant{Until: 0, Hosts: s.hosts}); err != nil {
 		return 0, err
 	}
 	var until, endAt liaison.Time
 	ended := false
 	timer := time.NewTimer(stall)
 	defer timer.Stop()
+	expected := make([]uint64, len(nodes))
 	for {
 		// Wait until every node has reported for this epoch and nothing is
 		// in flight.
-		for !s.settled(nodes) {
+		for !s.settled(nodes, expected, epoch) {
 			select {
 			case <-ctx.Done():
 				abort("run cancelled")
@@ -316,7 +411,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 					}
 				}
 				why := fmt.Sprintf("no progress for %s (waiting for nodes %s; %s)", stall,
-					strings.Join(missing, ", "), s.counts(nodes))
+					strings.Join(missing, ", "), s.counts(nodes, expected))
 				abort(why)
 				return until, errors.New("broker: time service stalled: " + why)
 			case m := <-up:
@@ -335,7 +430,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 						n.chunks = append(n.chunks, m.data[k:])
 					}
 				case upReport:
-					r, err := decodeReport(m.data)
+					r, err := decodeReport(m.data, n.report.SentTo)
 					if err != nil {
 						abort(err.Error())
 						return until, err
@@ -345,6 +440,11 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 					}
 					if !n.reported && r.Chunks != uint64(len(n.chunks)) {
 						err := fmt.Errorf("broker: node %s reported %d event chunks, %d arrived", n.name, r.Chunks, len(n.chunks))
+						abort(err.Error())
+						return until, err
+					}
+					if len(r.SentTo) != len(nodes) {
+						err := fmt.Errorf("broker: node %s counts messages for %d nodes, the run has %d", n.name, len(r.SentTo), len(nodes))
 						abort(err.Error())
 						return until, err
 					}
@@ -411,25 +511,40 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	}
 }
 
-func (s *Service) settled(nodes []*nodeState) bool {
-	var sent, recv uint64
+// settled reports whether every node has reported for the epoch and has
+// received every message sent to it. Nodes still waiting for messages are
+// told how many to expect, once per count.
+func (s *Service) settled(nodes []*nodeState, expected []uint64, epoch uint64) bool {
 	for _, n := range nodes {
 		if !n.reported {
 			return false
 		}
-		sent += n.report.Sent
-		recv += n.report.Recv
 	}
-	return sent == recv
+	clear(expected)
+	for _, n := range nodes {
+		for j, c := range n.report.SentTo {
+			expected[j] += c
+		}
+	}
+	ok := true
+	for j, n := range nodes {
+		if n.report.Recv < expected[j] {
+			ok = false
+			if n.asked != expected[j] {
+				n.asked = expected[j]
+				s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Epoch: epoch, Node: j, Expect: expected[j]}))
+			}
+		}
+	}
+	return ok
 }
 
-func (s *Service) counts(nodes []*nodeState) string {
-	var sent, recv uint64
-	for _, n := range nodes {
-		sent += n.report.Sent
-		recv += n.report.Recv
+func (s *Service) counts(nodes []*nodeState, expected []uint64) string {
+	var parts []string
+	for j, n := range nodes {
+		parts = append(parts, fmt.Sprintf("%s received %d of %d", n.name, n.report.Recv, expected[j]))
 	}
-	return fmt.Sprintf("%d messages published, %d received", sent, recv)
+	return strings.Join(parts, ", ")
 }
 
 // admit answers join requests until Nodes nodes host every agency exactly
@@ -472,6 +587,11 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration) ([]*nodeStat
 				len(nodes), s.Nodes, timeout, strings.Join(missing, ", "))
 		case j := <-joins:
 			var problems []string
+			for _, n := range nodes {
+				if n.name == j.name {
+					problems = append(problems, "a node named "+j.name+" has already joined")
+				}
+			}
 			for _, a := range j.agencies {
 				if !known[a] {
 					problems = append(problems, a+" is not in the scenario")
@@ -491,10 +611,17 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration) ([]*nodeStat
 		}
 	}
 	var missing []string
-	for _, a := range s.Agencies {
-		if hostOf[string(a)] == "" {
+	index := map[string]int{}
+	for i, n := range nodes {
+		index[n.name] = i
+	}
+	s.hosts = make([]int, len(s.Agencies))
+	for i, a := range s.Agencies {
+		h := hostOf[string(a)]
+		if h == "" {
 			missing = append(missing, string(a))
 		}
+		s.hosts[i] = index[h]
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
