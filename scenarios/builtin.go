@@ -14,6 +14,8 @@ import (
 
 // builtinFS holds the scenario files shipped with Liaison, so that
 // `liaison run ctg-threat-warning` works without a file at hand.
+//
+//go:embed *.yaml
 var builtinFS embed.FS
 
 // Info names a built-in scenario.
