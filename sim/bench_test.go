@@ -123,9 +123,12 @@ func scenariosAgency(i int) string { return fmt.Sprintf("g.a%03d", i) }
 // BenchmarkEngine runs a generated scenario of 300 agencies and over a
 // million delivered messages on the embedded server, and in the same run
 // measures raw NATS publish-to-subscribe through a fresh embedded server. It
-// reports delivered messages per second, the raw rate, their ratio, and the
-// peak heap (which should not grow with the run's length: compare days=1
-// and days=2).
+// reports delivered messages per second, the raw rate (best of three), their
+// ratio, and the peak heap (which should not grow with the run's length:
+// compare days=1 and days=2). Run it several times and compare with
+// benchstat:
+//
+//	go test ./sim -run '^$' -bench Engine -benchtime 1x -count 5 | tee new.txt
 //
 //	go test ./sim -run '^$' -bench Engine -benchtime 1x
 func BenchmarkEngine(b *testing.B) {
@@ -154,7 +157,12 @@ func BenchmarkEngine(b *testing.B) {
 				delivered += sum.Messages.Delivered
 			}
 			rate := float64(delivered) / elapsed.Seconds()
-			raw := rawRate(b, 300, 1_000_000, 40)
+			// The raw rate is noisy on a shared machine: take the best of
+			// three, which makes the ratio conservative.
+			var raw float64
+			for range 3 {
+				raw = max(raw, rawRate(b, 300, 1_000_000, 40))
+			}
 			b.ReportMetric(rate, "delivered/s")
 			b.ReportMetric(raw, "raw-nats/s")
 			b.ReportMetric(rate/raw, "ratio")
@@ -164,4 +172,5 @@ func BenchmarkEngine(b *testing.B) {
 	}
 }
 
+// benchNodes is how many in-process nodes the engine benchmark uses.
 var benchNodes = 1
