@@ -206,6 +206,7 @@ type Node struct {
 	up     string // this node's Up subject
 	index  int
 	grants chan Grant
+	done   chan struct{} // closed by Close: no one reads grants any more
 	sub    *nats.Subscription
 	buf    []byte
 }
@@ -214,7 +215,7 @@ type Node struct {
 // hosting the given agencies. It retries until ctx ends, so a node may start
 // before the service.
 func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies []liaison.AgencyID) (*Node, error) {
-	n := &Node{conn: c, subj: subj, grants: make(chan Grant, 16)}
+	n := &Node{conn: c, subj: subj, grants: make(chan Grant, 16), done: make(chan struct{})}
 	sub, err := c.Subscribe(subj.Grant(), func(m *nats.Msg) {
 		g, err := decodeGrant(m.Data)
 		if err != nil {
@@ -223,7 +224,10 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 		if g.Node >= 0 && g.Node != n.index {
 			return // another node's expectation
 		}
-		n.grants <- g
+		select {
+		case n.grants <- g:
+		case <-n.done:
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: subscribing to grants: %w", err)
@@ -250,7 +254,7 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 			return nil, fmt.Errorf("broker: the time service refused node %s: %s", name, reply)
 		}
 		if ctx.Err() != nil {
-			sub.Unsubscribe()
+			n.Close()
 			return nil, fmt.Errorf("broker: no time service answered node %s: %w", name, ctx.Err())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -302,6 +306,7 @@ func (n *Node) Fail(err error) {
 
 // Close stops receiving grants.
 func (n *Node) Close() {
+	close(n.done)
 	if n.sub != nil {
 		n.sub.Unsubscribe()
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"testing"
 
+	"liaison/broker"
 	"liaison/events"
 	"liaison/scenarios"
 	"liaison/sim"
@@ -194,5 +195,21 @@ func TestLogIsOrdered(t *testing.T) {
 			t.Fatalf("line %d goes back in time: %v after %v", i+1, l.T, prev)
 		}
 		prev = l.T
+	}
+}
+
+// TestExternalServer: a run through a NATS server reached over TCP (as with
+// --nats URL) gives the same log as one on the in-process embedded server.
+func TestExternalServer(t *testing.T) {
+	srv, err := broker.StartServer(broker.ServerOptions{Listen: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	sc := load(t, "testdata/mixed.yaml")
+	_, embedded := run(t, sim.Config{Scenario: sc, Seed: 2})
+	_, external := run(t, sim.Config{Scenario: sc, Seed: 2, NATSURL: srv.ClientURL(), Nodes: 2})
+	if !bytes.Equal(embedded, external) {
+		t.Fatal("the event log through an external server differs from the embedded run")
 	}
 }
