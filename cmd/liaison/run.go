@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"liaison/scenarios"
+	"liaison/sim"
+)
+
+// parseInterleaved parses flags wherever they stand among the positional
+// arguments, so `liaison run NAME --seed 3` works like `run --seed 3 NAME`.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (m *Main) run(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("liaison run", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	seed := fs.Uint64("seed", 0, "random seed (default: the scenario's seed)")
+	variant := fs.String("variant", "", "variant to run (default: the base scenario)")
+	eventsPath := fs.String("events", "", "write the event log as JSON Lines to `FILE` (- for stdout)")
+	asJSON := fs.Bool("json", false, "print the summary as JSON on stdout instead of a table")
+	natsURL := fs.String("nats", "", "use the NATS server at `URL` instead of an embedded one")
+	quiet := fs.Bool("quiet", false, "print nothing but errors (and what --json or --events - ask for)")
+	nodes := fs.Int("nodes", 1, "split the agencies over `N` nodes in this process, each with its own NATS connection")
+	fs.Usage = func() {
+		fmt.Fprintln(m.Stderr, "usage: liaison run [flags] FILE|NAME")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitInvalid
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(m.Stderr, "liaison run: name exactly one scenario file or built-in name (see liaison list)")
+		return exitInvalid
+	}
+	if *asJSON && *eventsPath == "-" {
+		fmt.Fprintln(m.Stderr, "liaison run: --json and --events - would both write to stdout; give --events a file")
+		return exitInvalid
+	}
+	if *nodes < 1 {
+		fmt.Fprintln(m.Stderr, "liaison run: --nodes must be at least 1")
+		return exitInvalid
+	}
+	sc, err := scenarios.Open(pos[0])
+	if err != nil {
+		fmt.Fprintln(m.Stderr, err)
+		return exitInvalid
+	}
+	if _, err := sc.Apply(*variant); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
+		return exitInvalid
+	}
+	s := sc.Seed
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	if seedSet {
+		s = *seed
+	}
+
+	cfg := sim.Config{Scenario: sc, Variant: *variant, Seed: s, NATSURL: *natsURL, Nodes: *nodes}
+	// The event log goes to a temporary file renamed into place only when
+	// the run succeeds: a failed run leaves no partial log behind.
+	var tmp *os.File
+	switch *eventsPath {
+	case "":
+	case "-":
+		cfg.Events = m.Stdout
+	default:
+		tmp, err = os.CreateTemp(filepath.Dir(*eventsPath), "."+filepath.Base(*eventsPath)+".*")
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
+			return exitFailed
+		}
+		defer os.Remove(tmp.Name())
+		cfg.Events = tmp
+	}
+	sum, err := sim.Run(ctx, cfg)
+	if tmp != nil {
+		if cerr := tmp.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), *eventsPath)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "liaison run: %s: %v\n", sc.Name, err)
+		return exitFailed
+	}
+	switch {
+	case *asJSON:
+		b, _ := json.MarshalIndent(sum, "", "  ")
+		m.Stdout.Write(append(b, '\n'))
+	case *quiet:
+	case *eventsPath == "-":
+		sum.WriteTable(m.Stderr)
+	default:
+		sum.WriteTable(m.Stdout)
+	}
+	return exitOK
+}
