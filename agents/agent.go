@@ -79,7 +79,12 @@ type agent struct {
 	route1     []int32              // the only channel to each recipient, or routeUnknown, routeMany, -1
 	routes     [][]int32            // router's candidates by recipient where there are several
 	others     [][]int32            // each stream's recipients other than this agency
+	posted     []postKey            // platform posts of the current rule firing
 }
+
+// postKey names a platform post: a rule firing posts each type once on
+// each platform, however many of its targets the platform reaches.
+type postKey struct{ channel, typ int32 }
 
 func newAgent(n *Node, ix int32) *agent {
 	m := n.m
@@ -166,6 +171,7 @@ func (a *agent) handle(e *qevent) {
 		st := &a.def.streams[e.aux]
 		to := a.pickOther(a.others[e.aux])
 		if to >= 0 {
+			a.posted = a.posted[:0]
 			a.sendTo(e.t, to, st.typ, -1, st.channel, false)
 		}
 		a.scheduleStream(e.aux, e.t)
@@ -310,6 +316,7 @@ func (a *agent) applyRules(t liaison.Time, w *work) {
 		if out < 0 {
 			out = w.typ
 		}
+		a.posted = a.posted[:0] // one post per platform per firing
 		switch r.action {
 		case 's', 'n':
 			for _, target := range r.targets {
@@ -396,6 +403,7 @@ func (a *agent) consentAnswered(t liaison.Time, w *work, granted bool) {
 	delete(a.pending, w.item)
 	if granted {
 		a.consent[w.item] = consentGranted
+		a.posted = a.posted[:0]
 		for _, p := range pend {
 			a.sendTo(t, p.target, p.typ, w.item, p.channel, p.urgent)
 		}
@@ -436,7 +444,16 @@ func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bo
 	ch := &a.m.channels[c]
 	switch {
 	case ch.topo == scenarios.Platform && kind == kindPlain:
-		// One post reaches every member, through the hub when there is one.
+		// One post reaches every member, through the hub when there is one;
+		// other recipients of the same firing on this platform are
+		// already reached by it.
+		key := postKey{c, typ}
+		for _, p := range a.posted {
+			if p == key {
+				return
+			}
+		}
+		a.posted = append(a.posted, key)
 		if ch.relay >= 0 && ch.relay != a.ix {
 			a.hop(t, ch.relay, c, typ, item, a.ix, -1, urgent, kind, true)
 			return

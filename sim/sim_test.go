@@ -213,3 +213,23 @@ func TestExternalServer(t *testing.T) {
 		t.Fatal("the event log through an external server differs from the embedded run")
 	}
 }
+
+// TestPlatformPost: a rule that shares with three members of a platform
+// posts once; the post reaches every member (four copies), through the hub
+// when there is one (one hop to the hub, then four).
+func TestPlatformPost(t *testing.T) {
+	sc := load(t, "testdata/platform.yaml")
+	for variant, want := range map[string]int64{"": 4, "hub": 5} {
+		sum, _ := run(t, sim.Config{Scenario: sc, Variant: variant})
+		if got := sum.Messages.Sent; got != want {
+			t.Errorf("variant %q: %d messages, want %d", variant, got, want)
+		}
+		if it := sum.Items[0]; it.Reached != 4 {
+			t.Errorf("variant %q: reached %d of 4", variant, it.Reached)
+		}
+	}
+	sum, _ := run(t, sim.Config{Scenario: sc})
+	if ttr := *sum.Items[0].TimeToReachSeconds; ttr != 360 {
+		t.Errorf("time to reach %vs, want 360 (1m handling + 5m post)", ttr)
+	}
+}
