@@ -80,6 +80,9 @@ type agent struct {
 	routes     [][]int32            // router's candidates by recipient where there are several
 	others     [][]int32            // each stream's recipients other than this agency
 	posted     []postKey            // platform posts of the current rule firing
+	// The message being acted on, named as the cause of what is sent.
+	causeFrom int32
+	causeSeq  uint64
 }
 
 // postKey names a platform post: a rule firing posts each type once on
@@ -91,7 +94,7 @@ func newAgent(n *Node, ix int32) *agent {
 	def := &m.agencies[ix]
 	id := m.Names.Agencies[ix]
 	return &agent{n: n, m: m, ix: ix, def: def, free: def.staff, wakeAt: liaison.Never,
-		rngNet: m.newRand(id, "net"), rngHandle: m.newRand(id, "handle"),
+		causeFrom: -1, rngNet: m.newRand(id, "net"), rngHandle: m.newRand(id, "handle"),
 		rngRule: m.newRand(id, "rule"), rngBG: m.newRand(id, "background"),
 		knows: map[int32]bool{}, fired: map[ruleItem]bool{}, consent: map[int32]uint8{},
 		pending: map[int32][]pendingShare{}, routeCache: map[[2]int32][]int32{}}
@@ -139,6 +142,9 @@ func (a *agent) scheduleStream(s int32, now liaison.Time) {
 // hands it to the node.
 func (a *agent) emit(e events.Event) {
 	e.Agency = a.ix
+	if e.Kind != events.Send {
+		e.CauseFrom, e.CauseSeq = -1, 0
+	}
 	a.evSeq++
 	e.Seq = a.evSeq
 	if e.Kind != events.Drop {
@@ -148,7 +154,7 @@ func (a *agent) emit(e events.Event) {
 }
 
 func noEvent(t liaison.Time, k events.Kind) events.Event {
-	return events.Event{T: t, Kind: k, MsgFrom: -1, Channel: -1, Type: -1, Item: -1, Peer: -1, Reason: -1}
+	return events.Event{T: t, Kind: k, MsgFrom: -1, Channel: -1, Type: -1, Item: -1, Peer: -1, Reason: -1, CauseFrom: -1}
 }
 
 func (a *agent) handle(e *qevent) {
@@ -172,6 +178,7 @@ func (a *agent) handle(e *qevent) {
 		to := a.pickOther(a.others[e.aux])
 		if to >= 0 {
 			a.posted = a.posted[:0]
+			a.causeFrom, a.causeSeq = -1, 0
 			a.sendTo(e.t, to, st.typ, -1, st.channel, false)
 		}
 		a.scheduleStream(e.aux, e.t)
@@ -239,6 +246,7 @@ func (a *agent) dispatch(t liaison.Time) {
 		a.free--
 		ev := noEvent(t, events.HandleStart)
 		ev.Item, ev.Type, ev.Value, ev.Peer = w.item, w.typ, t-w.arrival, w.origin
+		ev.Count = int32(len(a.queue))
 		if w.fromMsg {
 			ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
 		}
@@ -247,6 +255,9 @@ func (a *agent) dispatch(t liaison.Time) {
 			a.knows[w.item] = true
 			k := noEvent(t, events.Know)
 			k.Item, k.Type, k.Peer, k.Value = w.item, w.typ, w.origin, t-a.m.items[w.item].at
+			if w.fromMsg {
+				k.MsgFrom, k.MsgSeq = w.msg.From, w.msg.Seq
+			}
 			a.emit(k)
 		}
 		d := a.def.handling[w.typ].Sample(a.rngHandle)
@@ -266,6 +277,11 @@ func (a *agent) finish(t liaison.Time, w *work) {
 	kind := kindPlain
 	if w.fromMsg {
 		kind = w.msg.Kind
+	}
+	// Whatever this handling sends, it sends because of this message.
+	a.causeFrom, a.causeSeq = -1, 0
+	if w.fromMsg {
+		a.causeFrom, a.causeSeq = w.msg.From, w.msg.Seq
 	}
 	switch {
 	case w.fromMsg && w.msg.Relay:
@@ -486,7 +502,7 @@ func (a *agent) hop(t liaison.Time, to, c, typ, item, origin, final int32, urgen
 	m := &Message{From: a.ix, To: to, Seq: a.msgSeq, Channel: c, Type: typ, Item: item, SentAt: t,
 		DeliverAt: depart + lat, Urgent: urgent, Kind: kind, Relay: relay, Origin: origin, Final: final}
 	ev := events.Event{T: t, Kind: events.Send, MsgFrom: a.ix, MsgSeq: m.Seq, Channel: c, Type: typ,
-		Item: item, Peer: to}
+		Item: item, Peer: to, CauseFrom: a.causeFrom, CauseSeq: a.causeSeq}
 	a.emit(ev)
 	a.n.publish(m)
 }
@@ -496,7 +512,7 @@ func (a *agent) hop(t liaison.Time, to, c, typ, item, origin, final int32, urgen
 func (a *agent) sendDropped(t liaison.Time, to, typ, item int32, reason string) {
 	a.msgSeq++
 	ev := events.Event{T: t, Kind: events.Send, MsgFrom: a.ix, MsgSeq: a.msgSeq, Channel: -1, Type: typ,
-		Item: item, Peer: to}
+		Item: item, Peer: to, CauseFrom: a.causeFrom, CauseSeq: a.causeSeq}
 	a.emit(ev)
 	ev.Kind, ev.Reason = events.Drop, events.ReasonIndex(reason)
 	a.emit(ev)

@@ -79,7 +79,11 @@ type Event struct {
 	Peer    int32        // the other agency: recipient of a send, sender of a deliver, -1 for none
 	Reason  int32        // drop reason index, -1 for none
 	Value   liaison.Time // latency (deliver), wait (handle_start), until (hold), …
-	Count   int32        // queue length after a deliver, reach count, …
+	Count   int32        // queue length after a deliver or handle_start, reach count, …
+	// Cause: the message whose handling led to a send (the one relayed,
+	// answered or shared on); CauseFrom -1 for none (injects, background).
+	CauseFrom int32
+	CauseSeq  uint64
 }
 
 // Less reports whether a sorts before b in the canonical order.
@@ -150,6 +154,8 @@ func AppendBinary(b []byte, e *Event) []byte {
 	b = binary.AppendVarint(b, int64(e.Reason))
 	b = binary.AppendVarint(b, int64(e.Value))
 	b = binary.AppendVarint(b, int64(e.Count))
+	b = binary.AppendVarint(b, int64(e.CauseFrom))
+	b = binary.AppendUvarint(b, e.CauseSeq)
 	return b
 }
 
@@ -175,6 +181,8 @@ func DecodeBatch(dst []Event, b []byte) ([]Event, error) {
 		e.Reason = int32(r.varint())
 		e.Value = liaison.Time(r.varint())
 		e.Count = int32(r.varint())
+		e.CauseFrom = int32(r.varint())
+		e.CauseSeq = r.uvarint()
 		if r.err == nil && (e.Kind == 0 || e.Kind >= kindEnd) {
 			r.err = fmt.Errorf("%w: kind %d", ErrCorrupt, e.Kind)
 		}

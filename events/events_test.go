@@ -25,7 +25,7 @@ func testNames() *Names {
 
 func ev(t liaison.Time, k Kind, agency int32, seq uint64) Event {
 	return Event{T: t, Kind: k, Agency: agency, Seq: seq, MsgFrom: -1, Channel: -1, Type: -1,
-		Item: -1, Peer: -1, Reason: -1}
+		Item: -1, Peer: -1, Reason: -1, CauseFrom: -1}
 }
 
 func TestBinaryRoundTrip(t *testing.T) {

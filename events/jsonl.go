@@ -21,8 +21,8 @@ var (
 		ConsentRefuse: "", Skip: "",
 	}
 	countKey = [...]string{
-		Deliver: "queue", Reached: "audience", DeadlineMissed: "reached",
-		Inject: "", Send: "", Hold: "", HandleStart: "", Know: "", HandleEnd: "", Drop: "",
+		Deliver: "queue", HandleStart: "queue", Reached: "audience", DeadlineMissed: "reached",
+		Inject: "", Send: "", Hold: "", Know: "", HandleEnd: "", Drop: "",
 		ConsentRequest: "", ConsentGrant: "", ConsentRefuse: "", Skip: "",
 	}
 )
@@ -52,6 +52,13 @@ func AppendJSON(b []byte, e *Event, n *Names) []byte {
 		b = appendEscaped(b, string(n.Agencies[e.MsgFrom]))
 		b = append(b, '#')
 		b = strconv.AppendUint(b, e.MsgSeq, 10)
+		b = append(b, '"')
+	}
+	if e.CauseFrom >= 0 {
+		b = append(b, `,"cause":"`...)
+		b = appendEscaped(b, string(n.Agencies[e.CauseFrom]))
+		b = append(b, '#')
+		b = strconv.AppendUint(b, e.CauseSeq, 10)
 		b = append(b, '"')
 	}
 	if e.Item >= 0 {

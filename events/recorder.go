@@ -19,12 +19,14 @@ type ItemInfo struct {
 	Deadline liaison.Time // relative to At; 0 for none
 }
 
-// Header names the run in the summary.
+// Header names the run in the summary; Info, when set, is written as the
+// first line of the event log.
 type Header struct {
 	Scenario string
 	Title    string
 	Seed     uint64
 	Variant  string
+	Info     *RunInfo
 }
 
 // Recorder turns the windows of events that nodes report into the event log
@@ -62,6 +64,15 @@ func NewRecorder(names *Names, hdr Header, items []ItemInfo, w io.Writer) *Recor
 	r := &Recorder{names: names, hdr: hdr}
 	if w != nil {
 		r.w = bufio.NewWriterSize(w, 1<<16)
+		if hdr.Info != nil {
+			line, err := hdr.Info.Line()
+			if err == nil {
+				_, err = r.w.Write(line)
+			}
+			if err != nil {
+				r.err = fmt.Errorf("writing event log: %w", err)
+			}
+		}
 	}
 	r.agg.init(names)
 	for _, it := range items {
@@ -81,7 +92,7 @@ func (r *Recorder) AddItem(it ItemInfo) {
 	if it.Deadline > 0 {
 		heap.Push(&r.derived, Event{T: it.At + it.Deadline, Kind: DeadlineMissed, Rank: RankDerived,
 			Agency: -1, Seq: uint64(idx), MsgFrom: -1, Channel: -1, Type: -1, Item: idx,
-			Peer: -1, Reason: -1, Value: it.Deadline})
+			Peer: -1, Reason: -1, Value: it.Deadline, CauseFrom: -1})
 	}
 }
 
@@ -123,7 +134,7 @@ func (r *Recorder) know(e *Event) {
 		st.reachAt = e.T
 		heap.Push(&r.derived, Event{T: e.T, Kind: Reached, Rank: RankDerived, Agency: -1,
 			Seq: uint64(e.Item), MsgFrom: -1, Channel: -1, Type: -1, Item: e.Item, Peer: -1,
-			Reason: -1, Value: e.T - st.info.At, Count: int32(len(st.info.Audience))})
+			Reason: -1, Value: e.T - st.info.At, Count: int32(len(st.info.Audience)), CauseFrom: -1})
 	}
 }
 

@@ -93,7 +93,8 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		conns = append(conns, c)
 	}
 
-	hdr := events.Header{Scenario: sc.Name, Title: sc.Title, Seed: cfg.Seed, Variant: cfg.Variant}
+	hdr := events.Header{Scenario: sc.Name, Title: sc.Title, Seed: cfg.Seed, Variant: cfg.Variant,
+		Info: runInfo(sc, cfg.Seed, cfg.Variant)}
 	rec := events.NewRecorder(&model.Names, hdr, model.Items(), cfg.Events)
 	if cfg.OnEvent != nil {
 		names := &model.Names

@@ -135,7 +135,8 @@ func TestEventsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) < 10 || !strings.HasPrefix(lines[0], `{"t":0,"kind":"inject"`) {
+	if len(lines) < 10 || !strings.HasPrefix(lines[0], `{"t":0,"kind":"run","scenario":"chain"`) ||
+		!strings.HasPrefix(lines[1], `{"t":0,"kind":"inject"`) {
 		t.Fatalf("unexpected log:\n%s", b)
 	}
 	// Same seed, same bytes, through stdout this time.

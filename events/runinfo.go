@@ -1,0 +1,69 @@
+package events
+
+import "encoding/json"
+
+// RunInfo is the first line of every event log (kind "run"): what was run,
+// on which calendar, with which agencies, channels and items, so that a log
+// can be read on its own (reports, comparisons) without the scenario file.
+type RunInfo struct {
+	T                float64       `json:"t"`
+	Kind             string        `json:"kind"`
+	Scenario         string        `json:"scenario"`
+	Title            string        `json:"title"`
+	Seed             uint64        `json:"seed"`
+	Variant          string        `json:"variant"`
+	Start            string        `json:"start"`
+	TimeZone         string        `json:"timezone"`
+	DurationSeconds  *float64      `json:"duration_seconds"`
+	LookaheadSeconds float64       `json:"lookahead_seconds"`
+	Agencies         []AgencyInfo  `json:"agencies"`
+	Channels         []ChannelInfo `json:"channels"`
+	Items            []ItemDesc    `json:"items"`
+}
+
+// AgencyInfo describes one agency in the run header.
+type AgencyInfo struct {
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Country string `json:"country,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Hours   string `json:"hours"`
+	Staff   int    `json:"staff"`
+}
+
+// ChannelInfo describes one channel in the run header.
+type ChannelInfo struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name,omitempty"`
+	Topology string   `json:"topology"`
+	Relay    string   `json:"relay,omitempty"`
+	Members  []string `json:"members"`
+	Latency  string   `json:"latency"`
+}
+
+// ItemDesc describes one inject in the run header.
+type ItemDesc struct {
+	ID                string   `json:"id"`
+	AtSeconds         float64  `json:"at_seconds"`
+	To                string   `json:"to"`
+	From              string   `json:"from,omitempty"`
+	Type              string   `json:"type"`
+	Summary           string   `json:"summary"`
+	TLP               string   `json:"tlp"`
+	OriginatorControl bool     `json:"originator_control"`
+	Originator        string   `json:"originator"`
+	Audience          []string `json:"audience"`
+	DeadlineSeconds   *float64 `json:"deadline_seconds"`
+	Expected          string   `json:"expected,omitempty"`
+	Objective         string   `json:"objective,omitempty"`
+}
+
+// Line returns the header as one JSON line, newline included.
+func (r *RunInfo) Line() ([]byte, error) {
+	r.Kind = "run"
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
