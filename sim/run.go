@@ -38,8 +38,22 @@ type Config struct {
 	// Nodes splits the agencies over this many in-process nodes, each on
 	// its own NATS connection (default 1). Results do not depend on it.
 	Nodes int
-	// OnEvent sees every event in log order (metrics).
-	OnEvent func(*events.Event, *events.Names)
+	// Observers see every event in log order, on the recorder's goroutine
+	// (metrics, live views). They must not keep the event.
+	Observers []func(*events.Event, *events.Names)
+	// OnStart functions are called once the run is set up, before time
+	// starts.
+	OnStart []func(Started)
+}
+
+// Started describes a run that is about to begin, for observers that need
+// more than events: the header, the names, the NATS connections (for
+// their error counts) and the embedded server, if any.
+type Started struct {
+	Info   *events.RunInfo
+	Names  *events.Names
+	Conns  []*broker.Conn
+	Server *server.Server
 }
 
 // Run runs the scenario to its end and returns the summary. It fails, and
@@ -96,9 +110,16 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	hdr := events.Header{Scenario: sc.Name, Title: sc.Title, Seed: cfg.Seed, Variant: cfg.Variant,
 		Info: runInfo(sc, cfg.Seed, cfg.Variant)}
 	rec := events.NewRecorder(&model.Names, hdr, model.Items(), cfg.Events)
-	if cfg.OnEvent != nil {
+	if obs := cfg.Observers; len(obs) > 0 {
 		names := &model.Names
-		rec.OnEvent = func(e *events.Event) { cfg.OnEvent(e, names) }
+		rec.OnEvent = func(e *events.Event) {
+			for _, o := range obs {
+				o(e, names)
+			}
+		}
+	}
+	for _, f := range cfg.OnStart {
+		f(Started{Info: hdr.Info, Names: &model.Names, Conns: append([]*broker.Conn{svcConn}, conns...), Server: srv})
 	}
 
 	// The recorder decodes and writes one window while the nodes run the

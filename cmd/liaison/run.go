@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"io"
 	"path/filepath"
 
+	"liaison/events"
 	"liaison/scenarios"
 	"liaison/sim"
 )
@@ -40,6 +42,10 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	natsURL := fs.String("nats", "", "use the NATS server at `URL` instead of an embedded one")
 	quiet := fs.Bool("quiet", false, "print nothing but errors (and what --json or --events - ask for)")
 	nodes := fs.Int("nodes", 1, "split the agencies over `N` nodes in this process, each with its own NATS connection")
+	var exts []runExtension
+	for _, mk := range runExtensions {
+		exts = append(exts, mk(fs))
+	}
 	fs.Usage = func() {
 		fmt.Fprintln(m.Stderr, "usage: liaison run [flags] FILE|NAME")
 		fs.PrintDefaults()
@@ -96,7 +102,18 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		defer os.Remove(tmp.Name())
 		cfg.Events = tmp
 	}
+	for _, e := range exts {
+		if err := e.Configure(&cfg); err != nil {
+			fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
+			return exitInvalid
+		}
+	}
 	sum, err := sim.Run(ctx, cfg)
+	for _, e := range exts {
+		if ferr := e.Finish(ctx, sum, err, m.Stderr); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
 	if tmp != nil {
 		if cerr := tmp.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -121,3 +138,19 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	}
 	return exitOK
 }
+
+// runExtension adds a feature to `liaison run` from its own file: it
+// registers its flags, adjusts the run's configuration, and acts when the
+// run is over (serve metrics until interrupted, write a report, …).
+type runExtension interface {
+	// Configure is called after the flags are parsed, before the run; an
+	// error is a usage error.
+	Configure(cfg *sim.Config) error
+	// Finish is called after the run with its summary (nil when it
+	// failed) and error; an error fails the run.
+	Finish(ctx context.Context, sum *events.Summary, runErr error, stderr io.Writer) error
+}
+
+// runExtensions make the extensions of one `liaison run`; files register
+// theirs in init.
+var runExtensions []func(fs *flag.FlagSet) runExtension
