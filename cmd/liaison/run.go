@@ -6,8 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"io"
+	"os"
 	"path/filepath"
 
 	"liaison/events"
