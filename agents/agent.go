@@ -260,7 +260,7 @@ func (a *agent) dispatch(t liaison.Time) {
 			}
 			a.emit(k)
 		}
-		d := a.def.handling[w.typ].Sample(a.rngHandle)
+		d := a.def.handlingFor(a.m, w.typ).Sample(a.rngHandle)
 		w.handled = d
 		a.schedule(qevent{t: t + d, prio: prioHandleEnd, work: w})
 	}

@@ -45,6 +45,7 @@ type Node struct {
 // NewNode prepares a node hosting the given agencies (indices into the
 // model's agencies).
 func NewNode(m *Model, conn *broker.Conn, subj broker.Subjects, name string, hosted []int32) *Node {
+	m = m.ForNode()
 	n := &Node{m: m, conn: conn, subj: subj, name: name, hosted: hosted,
 		agents: make([]*agent, len(m.agencies)), arrived: make(chan struct{}, 1)}
 	for _, ix := range hosted {
@@ -141,6 +142,15 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			epoch, waitFor = g.Epoch, 0
 			if err := n.drain(); err != nil {
 				return err
+			}
+			for _, in := range g.Injects {
+				item, def, err := n.m.AddLive(in.Def, in.At)
+				if err != nil {
+					return err
+				}
+				if a := n.agents[n.m.AgencyIndex(def.To)]; a != nil {
+					a.schedule(qevent{t: in.At, prio: prioInject, aux: item})
+				}
 			}
 			if g.End {
 				n.dropInTransit(g.Until)

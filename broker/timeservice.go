@@ -51,6 +51,9 @@ type Grant struct {
 	// once it has received Expect messages in all.
 	Node   int
 	Expect uint64
+	// Injects are live injects that take effect in this window, each at
+	// its At, in the order they were accepted.
+	Injects []Action
 }
 
 // Downstream message kinds, first byte of every payload on the grant subject.
@@ -83,6 +86,12 @@ func appendGrant(b []byte, g Grant) []byte {
 	for _, h := range g.Hosts {
 		b = binary.AppendUvarint(b, uint64(h))
 	}
+	b = binary.AppendUvarint(b, uint64(len(g.Injects)))
+	for _, in := range g.Injects {
+		b = binary.AppendVarint(b, int64(in.At))
+		b = binary.AppendUvarint(b, uint64(len(in.Def)))
+		b = append(b, in.Def...)
+	}
 	return b
 }
 
@@ -109,6 +118,19 @@ func decodeGrant(b []byte) (Grant, error) {
 			g.Hosts = make([]int, n)
 			for i := range g.Hosts {
 				g.Hosts[i] = int(d.uvarint())
+			}
+		}
+		if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
+			for range n {
+				a := Action{Kind: ActionInject, At: liaison.Time(d.varint())}
+				k := d.uvarint()
+				if d.err || k > uint64(len(d.b)) {
+					d.err = true
+					break
+				}
+				a.Def = append([]byte(nil), d.b[:k]...)
+				d.b = d.b[k:]
+				g.Injects = append(g.Injects, a)
 			}
 		}
 	default:
@@ -323,13 +345,22 @@ type Service struct {
 	// JoinTimeout bounds the wait for nodes; StallTimeout bounds the wait
 	// for any report once the run is going. Zero means 30s and 2m.
 	JoinTimeout, StallTimeout time.Duration
-	// Window receives each window's event chunks, one slice per node, and
-	// the window's end. It runs on the service's goroutine; it may keep the
-	// chunks.
-	Window func(chunks [][]byte, until liaison.Time) error
-	// Advance, when set, is called before each grant with the window's
-	// start: paced runs wait for the wall clock there.
-	Advance func(ctx context.Context, start liaison.Time) error
+	// Window receives each window's event chunks, one slice per node, the
+	// window's end, and the live actions that took effect in it (to be
+	// logged). It runs on the service's goroutine; it may keep the chunks.
+	Window func(chunks [][]byte, until liaison.Time, actions []Action) error
+	// Speed, when positive, holds simulated time to the wall clock: Speed
+	// simulated seconds per wall second. Zero runs as fast as possible.
+	Speed float64
+	// Live brings a facilitator's actions (injects, pause, resume) while
+	// the run goes on; nil for none.
+	Live <-chan Action
+	// Script holds actions recorded in an earlier run's log, replayed at
+	// the times they took effect then.
+	Script []Action
+	// Drift, after a paced run, is how far simulated time was from the
+	// scaled wall clock when the run ended (positive: behind the wall).
+	Drift time.Duration
 
 	hosts []int // node index of each agency, set when all have joined
 }
@@ -397,6 +428,8 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	}
 	var until, endAt liaison.Time
 	ended := false
+	c := newClock(s)
+	var windowActions []Action
 	timer := time.NewTimer(stall)
 	defer timer.Stop()
 	expected := make([]uint64, len(nodes))
@@ -469,7 +502,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 			for _, n := range nodes {
 				chunks = append(chunks, n.chunks...)
 			}
-			if err := s.Window(chunks, until); err != nil {
+			if err := s.Window(chunks, until, windowActions); err != nil {
 				abort(err.Error())
 				return until, err
 			}
@@ -481,23 +514,33 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		for _, n := range nodes {
 			next = min(next, n.report.Next)
 		}
+		start, err := c.nextStart(ctx, next, until)
+		if err != nil {
+			abort(err.Error())
+			return until, err
+		}
 		g := Grant{}
 		switch {
-		case next == liaison.Never && s.End == liaison.Never:
+		case start == liaison.Never && s.End == liaison.Never:
 			// Quiet: nothing left to happen anywhere.
 			g.End, g.Until = true, until
-		case next > s.End:
+		case start > s.End:
 			g.End, g.Until = true, s.End
+			s.Drift = c.drift(s.End)
 		default:
-			if s.Advance != nil {
-				if err := s.Advance(ctx, next); err != nil {
-					abort(err.Error())
-					return until, err
-				}
-			}
-			g.Until = next + s.Lookahead
+			g.Until = start + s.Lookahead
 			if s.End != liaison.Never && g.Until > s.End {
 				g.Until = s.End + 1
+			}
+		}
+		if g.End {
+			windowActions = c.take(liaison.Never)
+		} else {
+			windowActions = c.take(g.Until)
+		}
+		for _, a := range windowActions {
+			if a.Kind == ActionInject {
+				g.Injects = append(g.Injects, a)
 			}
 		}
 		ended = g.End

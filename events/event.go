@@ -34,6 +34,9 @@ const (
 	DeadlineMissed                 // an item's audience, or a reply, missed its deadline
 	Reached                        // the whole audience of an item knows it
 	Skip                           // a rule did not fire (its probability said no)
+	LiveInject                     // a facilitator's inject took effect (Raw holds it)
+	Pause                          // a facilitator paused the clock
+	Resume                         // a facilitator resumed the clock
 	kindEnd
 )
 
@@ -42,7 +45,7 @@ var kindNames = [...]string{
 	HandleStart: "handle_start", Know: "know", HandleEnd: "handle_end", Drop: "drop",
 	ConsentRequest: "consent_request", ConsentGrant: "consent_grant",
 	ConsentRefuse: "consent_refuse", DeadlineMissed: "deadline_missed",
-	Reached: "reached", Skip: "skip",
+	Reached: "reached", Skip: "skip", LiveInject: "live_inject", Pause: "pause", Resume: "resume",
 }
 
 // String returns the event log name of the kind, e.g. "handle_start".
@@ -84,6 +87,10 @@ type Event struct {
 	// answered or shared on); CauseFrom -1 for none (injects, background).
 	CauseFrom int32
 	CauseSeq  uint64
+	// Raw holds extra JSON members ("key":value,...) of events that the
+	// time service, not an agency, records (live actions). It never
+	// crosses the wire.
+	Raw []byte
 }
 
 // Less reports whether a sorts before b in the canonical order.
@@ -102,10 +109,14 @@ func Less(a, b *Event) bool {
 
 // Compare is Less as a three-way comparison, for slices.SortFunc.
 func Compare(a, b Event) int {
+	return compare(&a, &b)
+}
+
+func compare(a, b *Event) int {
 	switch {
-	case Less(&a, &b):
+	case Less(a, b):
 		return -1
-	case Less(&b, &a):
+	case Less(b, a):
 		return 1
 	}
 	return 0

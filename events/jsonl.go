@@ -13,17 +13,19 @@ var (
 		Send: "to", Deliver: "from", HandleStart: "from", HandleEnd: "from", Drop: "to",
 		ConsentRequest: "originator", ConsentGrant: "to", ConsentRefuse: "to",
 		Inject: "", Know: "from", Skip: "", DeadlineMissed: "", Reached: "",
+		LiveInject: "", Pause: "", Resume: "",
 	}
 	valueKey = [...]string{
 		Deliver: "latency", Hold: "until", HandleStart: "wait", HandleEnd: "handling",
 		Know: "since_inject", Reached: "time_to_reach", DeadlineMissed: "deadline",
 		Send: "", Inject: "", Drop: "", ConsentRequest: "", ConsentGrant: "",
-		ConsentRefuse: "", Skip: "",
+		ConsentRefuse: "", Skip: "", LiveInject: "", Pause: "", Resume: "",
 	}
 	countKey = [...]string{
 		Deliver: "queue", HandleStart: "queue", Reached: "audience", DeadlineMissed: "reached",
 		Inject: "", Send: "", Hold: "", Know: "", HandleEnd: "", Drop: "",
 		ConsentRequest: "", ConsentGrant: "", ConsentRefuse: "", Skip: "",
+		LiveInject: "", Pause: "", Resume: "",
 	}
 )
 
@@ -41,6 +43,10 @@ func AppendJSON(b []byte, e *Event, n *Names) []byte {
 	b = append(b, `,"kind":"`...)
 	b = append(b, e.Kind.String()...)
 	b = append(b, '"')
+	if len(e.Raw) > 0 {
+		b = append(b, ',')
+		b = append(b, e.Raw...)
+	}
 	if e.Agency >= 0 {
 		b = appendField(b, "agency", string(n.Agencies[e.Agency]))
 	}

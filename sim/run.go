@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nuid"
@@ -44,6 +45,18 @@ type Config struct {
 	// OnStart functions are called once the run is set up, before time
 	// starts.
 	OnStart []func(Started)
+	// Speed, when positive, paces the run: Speed simulated seconds per
+	// wall second (1 is real time). Zero runs as fast as possible.
+	Speed float64
+	// Replay holds the live actions of an earlier run (ReadActions), to
+	// take effect again at the same simulated times.
+	Replay []broker.Action
+	// Listen exposes the embedded server on host:port, so that other
+	// processes (liaison inject, liaison control, nats sub) can join.
+	Listen string
+	// Drift, when not nil, receives how far the paced clock ended from
+	// the scaled wall clock.
+	Drift *time.Duration
 }
 
 // Started describes a run that is about to begin, for observers that need
@@ -54,6 +67,7 @@ type Started struct {
 	Names  *events.Names
 	Conns  []*broker.Conn
 	Server *server.Server
+	RunID  string // the token in the run's subjects, for liaison inject --run
 }
 
 // Run runs the scenario to its end and returns the summary. It fails, and
@@ -65,7 +79,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	}
 	srv := cfg.Server
 	if srv == nil && cfg.NATSURL == "" {
-		srv, err = broker.StartServer(broker.ServerOptions{Name: "liaison"})
+		srv, err = broker.StartServer(broker.ServerOptions{Name: "liaison", Listen: cfg.Listen})
 		if err != nil {
 			return nil, err
 		}
@@ -109,24 +123,34 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 
 	hdr := events.Header{Scenario: sc.Name, Title: sc.Title, Seed: cfg.Seed, Variant: cfg.Variant,
 		Info: runInfo(sc, cfg.Seed, cfg.Variant)}
-	rec := events.NewRecorder(&model.Names, hdr, model.Items(), cfg.Events)
+	// The recorder keeps its own tables: live injects extend them on its
+	// goroutine while the nodes extend theirs.
+	recModel := model.ForNode()
+	rec := events.NewRecorder(&recModel.Names, hdr, model.Items(), cfg.Events)
 	if obs := cfg.Observers; len(obs) > 0 {
-		names := &model.Names
+		names := &recModel.Names
 		rec.OnEvent = func(e *events.Event) {
 			for _, o := range obs {
 				o(e, names)
 			}
 		}
 	}
+	live, stopControl, err := serveControl(svcConn, runID, sc, cfg.Speed)
+	if err != nil {
+		return nil, err
+	}
+	defer stopControl()
 	for _, f := range cfg.OnStart {
-		f(Started{Info: hdr.Info, Names: &model.Names, Conns: append([]*broker.Conn{svcConn}, conns...), Server: srv})
+		f(Started{Info: hdr.Info, Names: &recModel.Names, Conns: append([]*broker.Conn{svcConn}, conns...),
+			Server: srv, RunID: runID})
 	}
 
 	// The recorder decodes and writes one window while the nodes run the
 	// next: the pipeline keeps both cores busy.
 	type window struct {
-		chunks [][]byte
-		until  liaison.Time
+		chunks  [][]byte
+		until   liaison.Time
+		actions []broker.Action
 	}
 	windows := make(chan window, 4)
 	recErr := make(chan error, 1)
@@ -143,6 +167,14 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 					break
 				}
 			}
+			for _, a := range w.actions {
+				if err != nil {
+					break
+				}
+				var e events.Event
+				e, err = actionEvent(a, recModel, rec)
+				evs = append(evs, e)
+			}
 			if err == nil {
 				err = rec.Window(evs, w.until)
 			}
@@ -155,8 +187,9 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	svc := &broker.Service{
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End,
-		Window: func(chunks [][]byte, until liaison.Time) error {
-			windows <- window{chunks, until}
+		Speed: cfg.Speed, Live: live, Script: cfg.Replay,
+		Window: func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
+			windows <- window{chunks, until, actions}
 			return nil
 		},
 	}
@@ -169,6 +202,9 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	_, svcErr := svc.Run(ctx)
 	if svcErr != nil {
 		cancel()
+	}
+	if cfg.Drift != nil {
+		*cfg.Drift = svc.Drift
 	}
 	wg.Wait()
 	close(windows)

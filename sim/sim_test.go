@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"liaison/broker"
 	"liaison/events"
@@ -231,5 +233,84 @@ func TestPlatformPost(t *testing.T) {
 	sum, _ := run(t, sim.Config{Scenario: sc})
 	if ttr := *sum.Items[0].TimeToReachSeconds; ttr != 360 {
 		t.Errorf("time to reach %vs, want 360 (1m handling + 5m post)", ttr)
+	}
+}
+
+// TestLiveInjectAndReplay: a paced run takes a facilitator's inject and a
+// pause over NATS; the log records them; replaying the log's actions in a
+// fast run gives the same log byte for byte.
+func TestLiveInjectAndReplay(t *testing.T) {
+	srv, err := broker.StartServer(broker.ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	sc := load(t, "testdata/live.yaml")
+	runIDs := make(chan string, 1)
+	var logBuf bytes.Buffer
+	done := make(chan error, 1)
+	var drift time.Duration
+	const speed = 7200 // two simulated hours in one wall second
+	start := time.Now()
+	go func() {
+		_, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 1, Server: srv, Speed: speed,
+			Events: &logBuf, Drift: &drift,
+			OnStart: []func(sim.Started){func(s sim.Started) { runIDs <- s.RunID }}})
+		done <- err
+	}()
+	runID := <-runIDs
+	c, err := broker.Connect("", srv, "facilitator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	request := func(verb string, body string) string {
+		t.Helper()
+		m, err := c.Request(sim.ControlSubject(runID, verb), []byte(body), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(m.Data)
+	}
+	bad := request("inject", "live.yaml\nid: L-1\nto: x.nowhere\ntype: warning\nsummary: s\n")
+	if !strings.HasPrefix(bad, "invalid: live.yaml:2:5: ") {
+		t.Fatalf("a bad inject got %q", bad)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if r := request("pause", ""); !strings.HasPrefix(r, "ok ") {
+		t.Fatalf("pause: %q", r)
+	}
+	if r := request("inject", "live.yaml\nid: L-1\nto: x.b\ntype: warning\nsummary: Live\naudience: [x.c, x.d]\n"); !strings.HasPrefix(r, "ok ") {
+		t.Fatalf("inject: %q", r)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if r := request("resume", ""); !strings.HasPrefix(r, "ok ") {
+		t.Fatalf("resume: %q", r)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(start)
+	// Pacing holds the run back: two simulated hours cannot take less
+	// than one wall second (plus the pause).
+	if wall < time.Second {
+		t.Fatalf("a paced run of 2h at speed %d took %v", speed, wall)
+	}
+	t.Logf("paced run: %v wall, drift at the end %v", wall, drift)
+	live := logBuf.Bytes()
+	kinds := map[string]int{}
+	for _, l := range parseLog(t, live) {
+		kinds[l.Kind]++
+	}
+	if kinds["live_inject"] != 1 || kinds["pause"] != 1 || kinds["resume"] != 1 {
+		t.Fatalf("live actions in the log: %v", kinds)
+	}
+	actions, err := sim.ReadActions("live.jsonl", bytes.NewReader(live))
+	if err != nil || len(actions) != 3 {
+		t.Fatalf("read %d actions: %v", len(actions), err)
+	}
+	_, replayed := run(t, sim.Config{Scenario: sc, Seed: 1, Replay: actions})
+	if !bytes.Equal(live, replayed) {
+		t.Fatalf("replay differs from the live run:\n--- live\n%s--- replay\n%s", live, replayed)
 	}
 }

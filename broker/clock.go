@@ -1,0 +1,227 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"liaison"
+)
+
+// Action kinds.
+const (
+	ActionInject = "inject"
+	ActionPause  = "pause"
+	ActionResume = "resume"
+)
+
+// Action is a facilitator's action during a run: an inject delivered at the
+// current simulated time, or a pause or resume of the clock. Every action
+// is recorded in the event log at the simulated time it took effect, so a
+// live run can be replayed exactly from its log.
+type Action struct {
+	Kind string
+	// Def is an inject's definition, passed to the nodes as is.
+	Def []byte
+	// At is when the action takes effect: set by the service for live
+	// actions; given for replayed ones.
+	At liaison.Time
+	// Done, when not nil, is told when the action was accepted and the
+	// simulated time it takes effect at, or why it was refused. (A
+	// facilitator is answered at once, even while the run is paused.)
+	Done chan<- ActionResult
+	// Seq orders actions that take effect at the same time.
+	Seq uint64
+}
+
+// ActionResult answers a live action.
+type ActionResult struct {
+	At  liaison.Time
+	Err error
+}
+
+// ErrTooLate refuses an inject that would take effect after the run's end.
+var ErrTooLate = errors.New("broker: the run ends before the inject could take effect")
+
+// clock decides where the next window starts: at the earliest pending
+// event or live inject, and, in a paced run, not before the wall clock says
+// so. It takes the facilitator's actions while it waits.
+type clock struct {
+	s          *Service
+	input      <-chan Action
+	t0         time.Time // wall time of simulated time 0, moved on by pauses
+	pending    []Action  // accepted actions not yet granted, by (At, Seq)
+	seq        uint64
+	paused     bool
+	pausedWall time.Time
+	pausedSim  liaison.Time
+}
+
+func newClock(s *Service) *clock {
+	c := &clock{s: s, t0: time.Now(), input: s.Live}
+	for _, a := range s.Script {
+		c.add(a)
+	}
+	return c
+}
+
+func (c *clock) paced() bool { return c.s.Speed > 0 }
+
+// now is the simulated time the wall clock stands at, in a paced run.
+func (c *clock) now() liaison.Time {
+	return liaison.FromDuration(time.Duration(float64(time.Since(c.t0)) * c.s.Speed))
+}
+
+// wallAt is the wall time of simulated time t, in a paced run.
+func (c *clock) wallAt(t liaison.Time) time.Time {
+	return c.t0.Add(time.Duration(float64(t.Duration()) / c.s.Speed))
+}
+
+// drift is how far the scaled wall clock has run past simulated time t.
+func (c *clock) drift(t liaison.Time) time.Duration {
+	if !c.paced() {
+		return 0
+	}
+	return time.Since(c.wallAt(t))
+}
+
+func (c *clock) add(a Action) {
+	c.seq++
+	a.Seq = c.seq
+	i, _ := slices.BinarySearchFunc(c.pending, a, func(x, y Action) int {
+		if x.At != y.At {
+			if x.At < y.At {
+				return -1
+			}
+			return 1
+		}
+		if x.Seq < y.Seq {
+			return -1
+		}
+		return 1
+	})
+	c.pending = slices.Insert(c.pending, i, a)
+}
+
+// take removes and returns the pending actions that take effect before
+// limit.
+func (c *clock) take(limit liaison.Time) []Action {
+	k := 0
+	for k < len(c.pending) && c.pending[k].At < limit {
+		k++
+	}
+	out := slices.Clone(c.pending[:k])
+	c.pending = c.pending[k:]
+	return out
+}
+
+// nextStart returns the start of the next window, given the earliest
+// pending event anywhere (next) and the end of the last window (frontier).
+// A live inject takes effect at the current simulated time: the wall
+// clock's in a paced run, the frontier otherwise; never in the past of a
+// granted window.
+func (c *clock) nextStart(ctx context.Context, next, frontier liaison.Time) (liaison.Time, error) {
+	for {
+		target := next
+		for _, a := range c.pending {
+			if a.Kind == ActionInject {
+				target = min(target, a.At)
+				break
+			}
+		}
+		var wake <-chan time.Time
+		switch {
+		case c.paused:
+			// Only a resume (or another action) moves on.
+		case !c.paced():
+			// As fast as possible: take what has already arrived, then go.
+			select {
+			case a, ok := <-c.input:
+				if !ok {
+					c.input = nil
+				} else {
+					c.live(a, frontier)
+				}
+				continue
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			default:
+				return target, nil
+			}
+		default:
+			until := min(target, c.s.End)
+			if until == liaison.Never {
+				return target, nil // quiet, with no end: nothing is left to pace
+			}
+			d := time.Until(c.wallAt(until))
+			if d <= 0 {
+				return target, nil
+			}
+			t := time.NewTimer(d)
+			wake = t.C
+			defer t.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-wake:
+			return target, nil
+		case a, ok := <-c.input:
+			if !ok {
+				c.input = nil
+				if c.paused {
+					return 0, errors.New("broker: the run was paused and its control channel closed")
+				}
+				continue
+			}
+			c.live(a, frontier)
+		}
+	}
+}
+
+// live applies one facilitator action.
+func (c *clock) live(a Action, frontier liaison.Time) {
+	at := frontier
+	if c.paced() && !c.paused {
+		at = max(at, c.now())
+	}
+	switch a.Kind {
+	case ActionInject:
+		if c.paused {
+			at = c.pausedSim
+		}
+		if c.s.End != liaison.Never && at >= c.s.End {
+			c.reply(a, ErrTooLate)
+			return
+		}
+	case ActionPause:
+		if c.paused {
+			c.reply(a, errors.New("broker: the run is already paused"))
+			return
+		}
+		c.paused, c.pausedWall, c.pausedSim = true, time.Now(), at
+	case ActionResume:
+		if !c.paused {
+			c.reply(a, errors.New("broker: the run is not paused"))
+			return
+		}
+		// Simulated time stood still while paused.
+		c.paused, at = false, c.pausedSim
+		c.t0 = c.t0.Add(time.Since(c.pausedWall))
+	default:
+		c.reply(a, errors.New("broker: unknown action "+a.Kind))
+		return
+	}
+	a.At = at
+	c.add(a)
+	if a.Done != nil {
+		a.Done <- ActionResult{At: at}
+	}
+}
+
+func (c *clock) reply(a Action, err error) {
+	if a.Done != nil {
+		a.Done <- ActionResult{Err: err}
+	}
+}

@@ -1,0 +1,187 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"liaison"
+	"liaison/agents"
+	"liaison/broker"
+	"liaison/events"
+	"liaison/scenarios"
+)
+
+// Control subjects. A run answers on liaison.<run>.ctl.<verb>; every run
+// on a server also answers liaison.runs, so that a facilitator with one
+// run need not know its id.
+const (
+	ctlInject   = "inject"
+	ctlPause    = "pause"
+	ctlResume   = "resume"
+	RunsSubject = "liaison.runs"
+)
+
+// ControlSubject is where a run takes the facilitator's verb.
+func ControlSubject(runID, verb string) string { return "liaison." + runID + ".ctl." + verb }
+
+// actionWait bounds how long a facilitator waits for an action to take
+// effect: a paused or slow run answers within it or says it is busy.
+const actionWait = 30 * time.Second
+
+// serveControl answers the facilitator's requests for one run: live
+// injects (checked against the scenario as the loader would), pause and
+// resume. It returns the channel the time service takes actions from.
+func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed float64) (<-chan broker.Action, func(), error) {
+	live := make(chan broker.Action)
+	var mu sync.Mutex // one action at a time: later injects are checked against earlier ones
+	accepted := *sc
+	accepted.Injects = append([]scenarios.Inject(nil), sc.Injects...)
+	act := func(a broker.Action) string {
+		done := make(chan broker.ActionResult, 1)
+		a.Done = done
+		select {
+		case live <- a:
+		case <-time.After(actionWait):
+			return "error: the run did not take the action within " + actionWait.String()
+		}
+		select {
+		case r := <-done:
+			if r.Err != nil {
+				return "error: " + r.Err.Error()
+			}
+			return "ok " + liaison.FormatSeconds(r.At)
+		case <-time.After(actionWait):
+			return "error: the action was not confirmed within " + actionWait.String()
+		}
+	}
+	handle := func(verb string) nats.MsgHandler {
+		return func(m *nats.Msg) {
+			mu.Lock()
+			defer mu.Unlock()
+			var reply string
+			switch verb {
+			case ctlInject:
+				file, body, _ := bytes.Cut(m.Data, []byte("\n"))
+				in, err := accepted.ParseInject(string(file), body)
+				if err != nil {
+					reply = "invalid: " + err.Error()
+					break
+				}
+				def, _ := json.Marshal(agents.DefOf(in))
+				reply = act(broker.Action{Kind: broker.ActionInject, Def: def})
+				if strings.HasPrefix(reply, "ok") {
+					accepted.Injects = append(accepted.Injects, *in)
+				}
+			case ctlPause:
+				reply = act(broker.Action{Kind: broker.ActionPause})
+			case ctlResume:
+				reply = act(broker.Action{Kind: broker.ActionResume})
+			}
+			m.Respond([]byte(reply))
+		}
+	}
+	var subs []*nats.Subscription
+	stop := func() {
+		for _, s := range subs {
+			s.Unsubscribe()
+		}
+	}
+	for _, verb := range []string{ctlInject, ctlPause, ctlResume} {
+		s, err := c.Subscribe(ControlSubject(runID, verb), handle(verb))
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("sim: subscribing to control: %w", err)
+		}
+		subs = append(subs, s)
+	}
+	pace := "as fast as possible"
+	if speed > 0 {
+		pace = fmt.Sprintf("speed %g", speed)
+	}
+	s, err := c.Subscribe(RunsSubject, func(m *nats.Msg) {
+		m.Respond(fmt.Appendf(nil, "%s %s (%s)", runID, sc.Name, pace))
+	})
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("sim: subscribing to %s: %w", RunsSubject, err)
+	}
+	subs = append(subs, s)
+	return live, stop, nil
+}
+
+// actionEvent records a live action in the log and, for an inject,
+// registers its item with the recorder.
+func actionEvent(a broker.Action, m *agents.Model, rec *events.Recorder) (events.Event, error) {
+	e := events.Event{T: a.At, Rank: events.RankAgent, Agency: -1, Seq: a.Seq, MsgFrom: -1,
+		Channel: -1, Type: -1, Item: -1, Peer: -1, Reason: -1, CauseFrom: -1}
+	switch a.Kind {
+	case broker.ActionInject:
+		item, _, err := m.AddLive(a.Def, a.At)
+		if err != nil {
+			return e, err
+		}
+		rec.AddItem(m.ItemInfo(item))
+		e.Kind, e.Item = events.LiveInject, item
+		e.Raw = append([]byte(`"inject":`), a.Def...)
+	case broker.ActionPause:
+		e.Kind = events.Pause
+	case broker.ActionResume:
+		e.Kind = events.Resume
+	default:
+		return e, fmt.Errorf("sim: unknown action %q", a.Kind)
+	}
+	return e, nil
+}
+
+// ReadActions reads the live actions recorded in an event log, to replay
+// them: the run then gives the same log.
+func ReadActions(name string, r io.Reader) ([]broker.Action, error) {
+	var out []broker.Action
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if !bytes.Contains(b, []byte(`"kind":"live_inject"`)) && !bytes.Contains(b, []byte(`"kind":"pause"`)) &&
+			!bytes.Contains(b, []byte(`"kind":"resume"`)) {
+			continue
+		}
+		var l struct {
+			T      float64         `json:"t"`
+			Kind   string          `json:"kind"`
+			Inject json.RawMessage `json:"inject"`
+		}
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v; expected an event log line", name, line, err)
+		}
+		a := broker.Action{At: liaison.Time(math.Round(l.T * 1000))}
+		switch l.Kind {
+		case "live_inject":
+			if len(l.Inject) == 0 {
+				return nil, fmt.Errorf("%s:%d: live_inject without its inject", name, line)
+			}
+			a.Kind, a.Def = broker.ActionInject, append([]byte(nil), l.Inject...)
+		case "pause":
+			a.Kind = broker.ActionPause
+		case "resume":
+			a.Kind = broker.ActionResume
+		default:
+			continue
+		}
+		out = append(out, a)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
