@@ -1,0 +1,277 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Formats are the report's output formats.
+var Formats = []string{"html", "md", "json"}
+
+// FormatOf returns the format a file name asks for by its extension
+// (.html/.htm, .md/.markdown, .json), or "" for none of them.
+func FormatOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		return "html"
+	case ".md", ".markdown":
+		return "md"
+	case ".json":
+		return "json"
+	}
+	return ""
+}
+
+// Render writes the report in the format ("html", "md" or "json").
+func (r *Report) Render(w io.Writer, format string) error {
+	switch format {
+	case "html":
+		return r.HTML(w)
+	case "md":
+		return r.Markdown(w)
+	case "json":
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	return fmt.Errorf("unknown report format %q; expected one of %s", format, strings.Join(Formats, ", "))
+}
+
+// WriteFile renders the report into path through a temporary file renamed
+// into place, so that a failure leaves no partial file.
+func (r *Report) WriteFile(path, format string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := r.Render(tmp, format); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// PathText writes a path as hops: dk.pet ─ctg→ ctg.platform ─ctg→ se.sapo.
+func PathText(l *Learning) string {
+	if len(l.Path) == 0 {
+		return l.Agency + " (received the inject)"
+	}
+	var b strings.Builder
+	b.WriteString(l.Path[0].From)
+	for _, h := range l.Path {
+		label := h.Channel
+		if consentTypes[h.Type] {
+			label += " " + h.Type
+		}
+		fmt.Fprintf(&b, " ─%s→ %s", label, h.To)
+	}
+	return b.String()
+}
+
+func slowestText(s *Segment) string {
+	if s == nil {
+		return "–"
+	}
+	return s.Where() + ", " + Human(s.Seconds)
+}
+
+func optHuman(p *float64) string {
+	if p == nil {
+		return "never"
+	}
+	return Human(*p)
+}
+
+func metText(p *bool) string {
+	switch {
+	case p == nil:
+		return "no deadline"
+	case *p:
+		return "met"
+	}
+	return "missed"
+}
+
+func variantName(v string) string {
+	if v == "" {
+		return "(base)"
+	}
+	return v
+}
+
+var funcs = template.FuncMap{
+	"human": Human, "opt": optHuman, "met": metText, "path": PathText, "slowest": slowestText,
+	"variant": variantName, "join": strings.Join,
+	"deref": func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
+	"val": func(p *float64) float64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
+	"hours": func(sec float64) string { return fmt.Sprintf("%.1f h", sec/3600) },
+}
+
+type htmlData struct {
+	R        *Report
+	Reach    []*Chart
+	Timeline *Chart
+	Latency  *Chart
+	Waits    *Chart
+}
+
+// HTML writes the report as one self-contained page: no scripts, no
+// fonts or styles from elsewhere, charts as inline SVG.
+func (r *Report) HTML(w io.Writer) error {
+	d := htmlData{R: r}
+	var err error
+	if d.Reach, d.Timeline, d.Latency, d.Waits, err = r.charts(); err != nil {
+		return err
+	}
+	return pageTmpl.Execute(w, d)
+}
+
+// CSS is the stylesheet of the report pages, for screen and print.
+const CSS = `
+:root { --ink:#1f3b5c; --muted:#666; --line:#d8dde3; --warn:#c0392b; --ok:#2e7d32; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 "Liberation Sans", "DejaVu Sans", Arial, Helvetica, sans-serif; color:#222; margin:0; background:#f4f6f8; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px; background:#fff; }
+header.top { border-bottom: 3px solid var(--ink); margin-bottom: 16px; }
+h1 { font-size: 26px; color: var(--ink); margin: 8px 0 4px; }
+h2 { font-size: 20px; color: var(--ink); border-bottom: 1px solid var(--line); padding-bottom: 4px; margin-top: 36px; }
+h3 { font-size: 16px; margin: 24px 0 6px; }
+.sub { color: var(--muted); margin: 0 0 12px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 13px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { background: #eef2f6; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0 16px; }
+dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
+figure.chart { margin: 12px 0 20px; }
+figure.chart svg { width: 100%; max-width: 720px; height: auto; display: block; }
+figure.chart figcaption { color: var(--muted); font-size: 13px; }
+.bad { color: var(--warn); font-weight: 600; } .good { color: var(--ok); font-weight: 600; }
+.path { font-family: "Liberation Mono", "DejaVu Sans Mono", monospace; font-size: 12px; }
+ol.findings li { margin-bottom: 10px; } ol.findings .action { color: var(--muted); display:block; }
+nav.toc { font-size: 13px; } nav.toc a { margin-right: 12px; color: var(--ink); }
+.item { border-left: 4px solid var(--ink); padding-left: 14px; margin: 20px 0; }
+@media print {
+  body { background: #fff; font-size: 11pt; } main { max-width: none; padding: 0; }
+  nav.toc { display: none; } h2 { break-after: avoid; } figure.chart, .item h3, tr { break-inside: avoid; }
+}
+`
+
+var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>After-action report: {{.R.Overview.Scenario}}, seed {{.R.Overview.Seed}}</title>
+<style>` + CSS + `</style>
+</head>
+<body>
+<main>
+{{with .R.Overview}}
+<header class="top">
+<p class="sub">After-action report · Liaison simulation</p>
+<h1>{{.Title}}</h1>
+<p class="sub">{{.Scenario}} · seed {{.Seed}} · variant {{variant .Variant}}</p>
+</header>
+<nav class="toc"><a href="#overview">Overview</a><a href="#injects">Injects</a><a href="#timeline">Timeline</a><a href="#channels">Channels</a><a href="#agencies">Agencies</a><a href="#problems">Deadlines and drops</a><a href="#findings">Findings</a></nav>
+<section id="overview">
+<h2>1. Exercise overview</h2>
+<dl class="facts">
+<dt>Scenario</dt><dd>{{.Scenario}} — {{.Title}}</dd>
+<dt>Seed, variant</dt><dd>{{.Seed}}, {{variant .Variant}}</dd>
+<dt>Calendar span</dt><dd>{{.Start}} to {{.End}} ({{.TimeZone}}; {{human .EndSeconds}} simulated)</dd>
+<dt>Messages</dt><dd>{{.Messages.Sent}} sent, {{.Messages.Delivered}} delivered, {{.Messages.Dropped}} dropped{{range $k, $v := .Messages.DroppedBy}} ({{$k}} {{$v}}){{end}}</dd>
+<dt>Participants</dt><dd>{{len .Agencies}} agencies, {{len .Channels}} channels</dd>
+</dl>
+<h3>Participating agencies</h3>
+<table><tr><th>id</th><th>name</th><th>country</th><th>kind</th><th>hours</th><th class="num">staff</th></tr>
+{{range .Agencies}}<tr><td>{{.ID}}</td><td>{{.Name}}</td><td>{{.Country}}</td><td>{{.Kind}}</td><td>{{.Hours}}</td><td class="num">{{.Staff}}</td></tr>
+{{end}}</table>
+<h3>Channels</h3>
+<table><tr><th>id</th><th>name</th><th>topology</th><th>relay</th><th>members</th><th>latency</th></tr>
+{{range .Channels}}<tr><td>{{.ID}}</td><td>{{.Name}}</td><td>{{.Topology}}</td><td>{{.Relay}}</td><td>{{join .Members ", "}}</td><td>{{.Latency}}</td></tr>
+{{end}}</table>
+</section>
+{{end}}
+<section id="injects">
+<h2>2. Injects: reach and paths</h2>
+{{range $i, $it := .R.Items}}
+<div class="item">
+<h3>{{$it.ID}} — {{$it.Summary}}</h3>
+<dl class="facts">
+<dt>Delivered</dt><dd>{{$it.At}} to {{$it.To}} ({{$it.Type}}, TLP:{{$it.TLP}}{{if $it.OriginatorControl}}, originator control by {{$it.Originator}}{{end}})</dd>
+<dt>Reach</dt><dd>{{$it.Reached}}/{{len $it.Audience}} of the audience{{if $it.ReachedAtDeadline}}; {{deref $it.ReachedAtDeadline}}/{{len $it.Audience}} by the deadline{{end}}</dd>
+<dt>Time to reach</dt><dd>{{opt $it.TimeToReachSeconds}}{{if $it.DeadlineSeconds}}, deadline {{human (val $it.DeadlineSeconds)}}: {{if eq (met $it.DeadlineMet) "met"}}<span class="good">met</span>{{else}}<span class="bad">missed</span>{{end}}{{end}}</dd>
+{{if $it.Critical}}<dt>Last to learn</dt><dd>{{$it.Critical}}; slowest link on its path: <strong>{{slowest $it.Slowest}}</strong></dd>{{end}}
+{{if $it.NeverLearned}}<dt>Never learned</dt><dd class="bad">{{join $it.NeverLearned ", "}}</dd>{{end}}
+</dl>
+{{with index $.Reach $i}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>{{.Title}}: the step line counts audience members who know; dashed lines mark the audience size and the deadline.</figcaption></figure>{{end}}
+<table><tr><th>agency</th><th>learned</th><th class="num">after</th><th>path</th><th>slowest link</th></tr>
+{{range $it.Learned}}<tr><td>{{.Agency}}{{if not .InAudience}} <small>(not in audience)</small>{{end}}</td><td>{{.At}}</td><td class="num">{{human .SinceInject}}</td><td class="path">{{path .}}</td><td>{{slowest .Slowest}}</td></tr>
+{{end}}</table>
+</div>
+{{end}}
+</section>
+<section id="timeline">
+<h2>3. Timeline: who knew what when</h2>
+{{with .Timeline}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Each mark is an agency learning an item, by simulated time since the start.</figcaption></figure>{{end}}
+<table><tr><th>time</th><th>item</th><th>agency</th><th class="num">after inject</th></tr>
+{{range .R.Timeline}}<tr><td>{{.At}}</td><td>{{.Item}}</td><td>{{.Agency}}</td><td class="num">{{human .SinceInject}}</td></tr>
+{{end}}</table>
+</section>
+<section id="channels">
+<h2>4. Channels</h2>
+<table><tr><th>channel</th><th>topology</th><th class="num">messages</th><th class="num">delivered</th><th class="num">mean</th><th class="num">p50</th><th class="num">p95</th><th class="num">max</th></tr>
+{{range .R.Channels}}<tr><td>{{.ID}}</td><td>{{.Topology}}</td><td class="num">{{.Messages}}</td><td class="num">{{.Delivered}}</td><td class="num">{{human .LatencyMeanSeconds}}</td><td class="num">{{human .LatencyP50Seconds}}</td><td class="num">{{human .LatencyP95Seconds}}</td><td class="num">{{human .LatencyMaxSeconds}}</td></tr>
+{{end}}</table>
+{{with .Latency}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Latency of each hop (deliveries in brackets): box from the 25th to the 75th percentile, median line, whiskers and outliers.</figcaption></figure>{{end}}
+</section>
+<section id="agencies">
+<h2>5. Agencies: queues, office hours and consent</h2>
+<table><tr><th>agency</th><th>hours</th><th class="num">staff</th><th class="num">handled</th><th class="num">max queue</th><th class="num">mean wait</th><th class="num">held</th><th class="num">hold time</th><th class="num">queue time</th><th class="num">consent asked</th><th class="num">consent wait</th><th class="num">granted/refused</th></tr>
+{{range .R.Agencies}}<tr><td>{{.ID}}</td><td>{{.Hours}}</td><td class="num">{{.Staff}}</td><td class="num">{{.Handled}}</td><td class="num">{{.MaxQueue}}</td><td class="num">{{human .MeanWaitSeconds}}</td><td class="num">{{.Held}}</td><td class="num">{{human .HoldSeconds}}</td><td class="num">{{human .QueueSeconds}}</td><td class="num">{{.ConsentRequests}}</td><td class="num">{{human .ConsentWaitSeconds}}</td><td class="num">{{.ConsentGranted}}/{{.ConsentRefused}}</td></tr>
+{{end}}</table>
+{{with .Waits}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Time messages waited at each agency: for opening hours, for staff, and (at the asking agency) for the originator's consent under the third-party rule.</figcaption></figure>{{end}}
+</section>
+<section id="problems">
+<h2>6. Deadlines missed and drops</h2>
+{{if .R.Deadlines}}<table><tr><th>time</th><th>item</th><th>agency</th><th class="num">deadline</th><th class="num">reached by then</th></tr>
+{{range .R.Deadlines}}<tr><td>{{.At}}</td><td>{{.Item}}</td><td>{{if .Agency}}{{.Agency}} (reply){{else}}audience{{end}}</td><td class="num">{{human .DeadlineSeconds}}</td><td class="num">{{.Reached}}{{if .Audience}}/{{.Audience}}{{end}}</td></tr>
+{{end}}</table>{{else}}<p>No deadline was missed.</p>{{end}}
+{{if .R.Drops}}<table><tr><th>time</th><th>at</th><th>to</th><th>item</th><th>type</th><th>reason</th></tr>
+{{range .R.Drops}}<tr><td>{{.At}}</td><td>{{.Agency}}</td><td>{{.To}}</td><td>{{.Item}}</td><td>{{.Type}}</td><td class="bad">{{.Reason}}</td></tr>
+{{end}}</table>{{else}}<p>No message was dropped.</p>{{end}}
+</section>
+<section id="findings">
+<h2>7. Findings: bottlenecks, ranked</h2>
+<p class="sub">Each item's time to reach is split along the path of its last audience member to learn it; the time is charged to agencies (office hours, queue, handling), channels (transit) and the third-party rule (consent round trips), and summed over items.</p>
+{{if .R.Findings}}<ol class="findings">
+{{range .R.Findings}}<li><strong>{{.Text}}</strong><span class="action">{{.Action}}</span></li>
+{{end}}</ol>{{else}}<p>Nothing to report: no item had a path to analyse.</p>{{end}}
+</section>
+</main>
+</body>
+</html>
+`))
