@@ -44,7 +44,11 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	nodes := fs.Int("nodes", 1, "split the agencies over `N` nodes in this process, each with its own NATS connection")
 	var exts []runExtension
 	for _, mk := range runExtensions {
-		exts = append(exts, mk(fs))
+		e := mk(fs)
+		if b, ok := e.(interface{ bind(*Main) }); ok {
+			b.bind(m)
+		}
+		exts = append(exts, e)
 	}
 	fs.Usage = func() {
 		fmt.Fprintln(m.Stderr, "usage: liaison run [flags] FILE|NAME")
