@@ -1,0 +1,210 @@
+package metrics_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+
+	"liaison"
+	"liaison/events"
+	"liaison/metrics"
+	"liaison/scenarios"
+	"liaison/sim"
+)
+
+// kinds counts the events of the latest run by kind, independently of the
+// Collector.
+var kinds map[events.Kind]int
+
+// run runs a built-in scenario with a Collector attached (and a Sampler,
+// when interval is positive).
+func run(t testing.TB, name string, interval time.Duration) (*metrics.Collector, *metrics.Sampler, *events.Summary) {
+	t.Helper()
+	sc, err := scenarios.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := metrics.New()
+	var s *metrics.Sampler
+	if interval > 0 {
+		s = c.Sample(interval)
+	}
+	cfg := sim.Config{Scenario: sc, Seed: sc.Seed}
+	c.Attach(&cfg)
+	kinds = map[events.Kind]int{}
+	cfg.Observers = append(cfg.Observers, func(e *events.Event, _ *events.Names) { kinds[e.Kind]++ })
+	sum, err := sim.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, s, sum
+}
+
+func families(t testing.TB, c *metrics.Collector) map[string]*dto.MetricFamily {
+	t.Helper()
+	mfs, err := c.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
+	}
+	return out
+}
+
+// sum adds up a family's values over the series whose labels match.
+func sum(mf *dto.MetricFamily, match map[string]string) float64 {
+	var total float64
+	for _, m := range mf.GetMetric() {
+		ok := true
+		for _, lp := range m.GetLabel() {
+			if v, has := match[lp.GetName()]; has && v != lp.GetValue() {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		switch mf.GetType() {
+		case dto.MetricType_COUNTER:
+			total += m.GetCounter().GetValue()
+		case dto.MetricType_GAUGE:
+			total += m.GetGauge().GetValue()
+		case dto.MetricType_HISTOGRAM:
+			total += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return total
+}
+
+func TestLint(t *testing.T) {
+	c, _, _ := run(t, "ctg-threat-warning", 0)
+	problems, err := testutil.GatherAndLint(c.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestSpecs: the registry holds exactly the metrics the table names, with
+// the table's types and labels, and every name follows the conventions.
+func TestSpecs(t *testing.T) {
+	c, _, _ := run(t, "ctg-threat-warning", 0)
+	fams := families(t, c)
+	for _, s := range metrics.Specs {
+		if !strings.HasPrefix(s.Name, "liaison_") {
+			t.Errorf("%s: name does not start with liaison_", s.Name)
+		}
+		if (s.Type == metrics.Counter) != strings.HasSuffix(s.Name, "_total") {
+			t.Errorf("%s: counters, and only counters, end in _total", s.Name)
+		}
+		mf := fams[s.Name]
+		if mf == nil {
+			t.Errorf("%s: in the table, not in the registry after ctg-threat-warning", s.Name)
+			continue
+		}
+		if got := strings.ToLower(mf.GetType().String()); got != string(s.Type) {
+			t.Errorf("%s: type %s, table says %s", s.Name, got, s.Type)
+		}
+		for _, m := range mf.GetMetric() {
+			var names []string
+			for _, lp := range m.GetLabel() {
+				names = append(names, lp.GetName())
+				if lp.GetName() == "msg" || strings.Contains(lp.GetValue(), "#") {
+					t.Errorf("%s: label %s=%q looks like a message id", s.Name, lp.GetName(), lp.GetValue())
+				}
+			}
+			if strings.Join(names, ",") != strings.Join(sortedCopy(s.Labels), ",") {
+				t.Errorf("%s: labels %v, table says %v", s.Name, names, s.Labels)
+			}
+		}
+		delete(fams, s.Name)
+	}
+	for n := range fams {
+		t.Errorf("%s: in the registry, not in the table", n)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	for i := range c {
+		for j := i + 1; j < len(c); j++ {
+			if c[j] < c[i] {
+				c[i], c[j] = c[j], c[i]
+			}
+		}
+	}
+	return c
+}
+
+// TestAgreesWithSummary: the metrics count what the summary counts.
+func TestAgreesWithSummary(t *testing.T) {
+	for _, name := range []string{"ctg-threat-warning", "siena-drug-case"} {
+		t.Run(name, func(t *testing.T) {
+			c, _, s := run(t, name, 0)
+			f := families(t, c)
+			check := func(what string, got, want float64) {
+				t.Helper()
+				if got != want {
+					t.Errorf("%s: metrics say %v, summary %v", what, got, want)
+				}
+			}
+			check("sent", sum(f[metrics.MessagesSent], nil), float64(s.Messages.Sent))
+			check("delivered", sum(f[metrics.MessagesDelivered], nil), float64(s.Messages.Delivered))
+			check("dropped", sum(f[metrics.MessagesDropped], nil), float64(s.Messages.Dropped))
+			for r, n := range s.Messages.DroppedBy {
+				check("dropped "+r, sum(f[metrics.MessagesDropped], map[string]string{"reason": r}), float64(n))
+			}
+			for _, ch := range s.Channels {
+				check("latency observations on "+string(ch.ID),
+					sum(f[metrics.DeliveryLatency], map[string]string{"channel": string(ch.ID)}),
+					sum(f[metrics.MessagesDelivered], map[string]string{"channel": string(ch.ID)}))
+			}
+			for _, a := range s.Agencies {
+				m := map[string]string{"agency": string(a.ID)}
+				check("handled by "+string(a.ID), sum(f[metrics.Handled], m), float64(a.Handled))
+				check("holds at "+string(a.ID), sum(f[metrics.Holds], m), float64(a.Held))
+				check("items known by "+string(a.ID), sum(f[metrics.ItemsKnown], m), float64(a.Knows))
+				check("knows of "+string(a.ID), sum(f[metrics.Knows], m), float64(a.Knows))
+			}
+			for _, it := range s.Items {
+				m := map[string]string{"inject": string(it.ID)}
+				check("reach of "+string(it.ID), sum(f[metrics.InjectReach], m), float64(it.Reached))
+				check("audience of "+string(it.ID), sum(f[metrics.InjectAudience], m), float64(len(it.Audience)))
+				check("time-to-know observations of "+string(it.ID), sum(f[metrics.TimeToKnow], m), float64(it.Reached))
+				missed := 0.0
+				if it.DeadlineMet != nil && !*it.DeadlineMet {
+					missed = 1
+				}
+				check("audience deadlines missed for "+string(it.ID),
+					sum(f[metrics.DeadlinesMissed], map[string]string{"inject": string(it.ID), "source": "audience"}), missed)
+				if it.TimeToReachSeconds != nil {
+					check("time to reach of "+string(it.ID), sum(f[metrics.InjectTimeToReach], m), *it.TimeToReachSeconds)
+				}
+			}
+			check("consent requests", sum(f[metrics.ConsentRequests], nil), float64(kinds[events.ConsentRequest]))
+			check("consent answers", sum(f[metrics.ConsentAnswers], nil), float64(kinds[events.ConsentGrant]+kinds[events.ConsentRefuse]))
+			check("deadlines missed", sum(f[metrics.DeadlinesMissed], nil), float64(kinds[events.DeadlineMissed]))
+			check("handling starts", sum(f[metrics.QueueWait], nil), float64(kinds[events.HandleStart]))
+			c.End(liaison.Time(s.EndSeconds * 1000))
+			check("simulated time at the end", sum(families(t, c)[metrics.SimTime], nil), s.EndSeconds)
+
+			var want strings.Builder
+			want.WriteString("# HELP liaison_inject_reach Audience members that know the inject's item.\n# TYPE liaison_inject_reach gauge\n")
+			for _, it := range s.Items {
+				fmt.Fprintf(&want, "liaison_inject_reach{inject=%q} %d\n", it.ID, it.Reached)
+			}
+			if err := testutil.GatherAndCompare(c.Registry(), strings.NewReader(want.String()), metrics.InjectReach); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
