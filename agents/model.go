@@ -8,6 +8,9 @@
 package agents
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -276,6 +279,21 @@ func (m *Model) typeIndex(t liaison.MessageType) int32 {
 	m.typeIx[t] = ix
 	m.Names.Types = append(m.Names.Types, t)
 	return ix
+}
+
+// Digest names what the model would compute: the scenario (as applied
+// with its variant) and the seed. Nodes of one run must agree on it.
+func (m *Model) Digest() string {
+	sc := *m.Scenario
+	sc.Source, sc.Positions = "", nil
+	b, err := json.Marshal(&sc)
+	if err != nil {
+		panic("agents: a scenario that does not marshal: " + err.Error())
+	}
+	h := sha256.New()
+	h.Write(b)
+	fmt.Fprintf(h, "\x00seed %d", m.Seed)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // AgencyIndex returns the index of an agency, or -1.

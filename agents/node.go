@@ -102,7 +102,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if err := n.conn.Flush(); err != nil {
 		return fmt.Errorf("agents: node %s: %w", n.name, err)
 	}
-	link, err := broker.JoinRun(ctx, n.conn, n.subj, n.name, ids)
+	link, err := broker.JoinRun(ctx, n.conn, n.subj, n.name, n.m.Digest(), ids)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +27,12 @@ type ServerOptions struct {
 	Listen string
 	// Name names the server in logs and cluster views.
 	Name string
+	// ClusterListen is host:port for routes from other servers of a
+	// cluster; Routes are the other servers' route URLs
+	// (nats-route://host:port). ClusterName defaults to "liaison".
+	ClusterListen string
+	Routes        []string
+	ClusterName   string
 }
 
 // MaxPayload is the largest NATS message Liaison publishes: event batches
@@ -46,15 +53,33 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		MaxPending: 256 << 20,
 	}
 	if o.Listen != "" {
-		host, port, err := net.SplitHostPort(o.Listen)
+		host, p, err := hostPort(o.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("broker: listen address %q: %w (expected host:port, e.g. 127.0.0.1:4222)", o.Listen, err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return nil, fmt.Errorf("broker: listen port %q is not a number", port)
+			return nil, err
 		}
 		opts.Host, opts.Port = host, p
+	}
+	if o.ClusterListen != "" {
+		host, p, err := hostPort(o.ClusterListen)
+		if err != nil {
+			return nil, err
+		}
+		opts.Cluster.Host, opts.Cluster.Port = host, p
+		opts.Cluster.Name = o.ClusterName
+		if opts.Cluster.Name == "" {
+			opts.Cluster.Name = "liaison"
+		}
+		if opts.DontListen {
+			// Routes need a client listener too; keep it on loopback.
+			opts.DontListen, opts.Host, opts.Port = false, "127.0.0.1", -1
+		}
+	}
+	for _, r := range o.Routes {
+		u, err := url.Parse(r)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("broker: route %q: expected nats-route://host:port", r)
+		}
+		opts.Routes = append(opts.Routes, u)
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
@@ -66,6 +91,21 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		return nil, errors.New("broker: embedded NATS server not ready within 10s")
 	}
 	return s, nil
+}
+
+func hostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("broker: address %q: %w (expected host:port, e.g. 127.0.0.1:4222)", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("broker: port %q is not a number", port)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return host, p, nil
 }
 
 // ErrorCounts counts what a connection's asynchronous error handler saw. A

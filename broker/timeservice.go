@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -173,6 +174,8 @@ const (
 	upEvents byte = 'E'
 	upReport byte = 'R'
 	upFail   byte = 'F'
+	// upHeartbeat says only "still here".
+	upHeartbeat byte = 'H'
 )
 
 // Report is a node's account of itself after (or while waiting after) a
@@ -229,6 +232,7 @@ type Node struct {
 	index  int
 	grants chan Grant
 	done   chan struct{} // closed by Close: no one reads grants any more
+	wg     sync.WaitGroup
 	sub    *nats.Subscription
 	buf    []byte
 }
@@ -236,7 +240,11 @@ type Node struct {
 // JoinRun subscribes to grants and asks the time service to admit a node
 // hosting the given agencies. It retries until ctx ends, so a node may start
 // before the service.
-func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies []liaison.AgencyID) (*Node, error) {
+//
+// The digest names the scenario, variant and seed the node compiled: the
+// service refuses a node whose digest differs from its own, since such a
+// node would not give the same results.
+func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, agencies []liaison.AgencyID) (*Node, error) {
 	n := &Node{conn: c, subj: subj, grants: make(chan Grant, 16), done: make(chan struct{})}
 	sub, err := c.Subscribe(subj.Grant(), func(m *nats.Msg) {
 		g, err := decodeGrant(m.Data)
@@ -255,7 +263,7 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 		return nil, fmt.Errorf("broker: subscribing to grants: %w", err)
 	}
 	n.sub = sub
-	req := name + "\n"
+	req := name + "\n" + digest + "\n"
 	for _, a := range agencies {
 		req += string(a) + "\n"
 	}
@@ -271,6 +279,7 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name string, agencies 
 					return nil, fmt.Errorf("broker: bad join reply %q", reply)
 				}
 				n.up = subj.Up(n.index)
+				n.wg.Go(n.heartbeat)
 				return n, nil
 			}
 			return nil, fmt.Errorf("broker: the time service refused node %s: %s", name, reply)
@@ -329,8 +338,27 @@ func (n *Node) Fail(err error) {
 // Close stops receiving grants.
 func (n *Node) Close() {
 	close(n.done)
+	n.wg.Wait()
 	if n.sub != nil {
 		n.sub.Unsubscribe()
+	}
+}
+
+// HeartbeatInterval is how often a node tells the service it is alive,
+// whatever it is doing; the service gives up on a node silent for
+// Service.HeartbeatTimeout.
+const HeartbeatInterval = 500 * time.Millisecond
+
+func (n *Node) heartbeat() {
+	t := time.NewTicker(HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-t.C:
+			n.conn.Publish(n.up, []byte{upHeartbeat})
+		}
 	}
 }
 
@@ -343,8 +371,13 @@ type Service struct {
 	Lookahead liaison.Time
 	End       liaison.Time // last simulated instant, or liaison.Never to run until quiet
 	// JoinTimeout bounds the wait for nodes; StallTimeout bounds the wait
-	// for any report once the run is going. Zero means 30s and 2m.
-	JoinTimeout, StallTimeout time.Duration
+	// for any report once the run is going; HeartbeatTimeout is how long
+	// a node may be silent before the run is abandoned. Zero means 30s,
+	// 2m and 5s.
+	JoinTimeout, StallTimeout, HeartbeatTimeout time.Duration
+	// Digest names the scenario, variant and seed; joining nodes must
+	// have the same.
+	Digest string
 	// Window receives each window's event chunks, one slice per node, the
 	// window's end, and the live actions that took effect in it (to be
 	// logged). It runs on the service's goroutine; it may keep the chunks.
@@ -373,6 +406,8 @@ type upMsg struct {
 
 type nodeState struct {
 	name     string
+	agencies []string
+	seen     time.Time // last message from the node
 	report   Report
 	reported bool // has reported for the current epoch
 	chunks   [][]byte
@@ -382,13 +417,18 @@ type nodeState struct {
 // Run admits the nodes and grants windows until the run ends. It returns the
 // simulated end time.
 func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
-	joinTimeout, stall := s.JoinTimeout, s.StallTimeout
+	joinTimeout, stall, silent := s.JoinTimeout, s.StallTimeout, s.HeartbeatTimeout
 	if joinTimeout == 0 {
 		joinTimeout = 30 * time.Second
 	}
 	if stall == 0 {
 		stall = 2 * time.Minute
 	}
+	if silent == 0 {
+		silent = 5 * time.Second
+	}
+	beat := time.NewTicker(HeartbeatInterval)
+	defer beat.Stop()
 	up := make(chan upMsg, 1024)
 	upSub, err := s.Conn.Subscribe(s.Subjects.UpAll(), func(m *nats.Msg) {
 		i := strings.LastIndexByte(m.Subject, '.')
@@ -412,8 +452,11 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	grant := func(g Grant) error {
 		epoch++
 		g.Epoch, g.Node = epoch, -1
+		now := time.Now()
 		for _, n := range nodes {
-			n.reported, n.chunks = false, n.chunks[:0]
+			// Silence is counted from the grant: while the service was
+			// busy (or waiting for the wall clock) it was not listening.
+			n.reported, n.chunks, n.seen = false, n.chunks[:0], now
 		}
 		return s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, g))
 	}
@@ -452,12 +495,25 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 					strings.Join(missing, ", "), s.counts(nodes, expected))
 				abort(why)
 				return until, errors.New("broker: time service stalled: " + why)
+			case <-beat.C:
+				for _, n := range nodes {
+					if d := time.Since(n.seen); d > silent {
+						why := fmt.Sprintf("node %s (hosting %s) has been silent for %s; it has stopped or lost its connection",
+							n.name, strings.Join(n.agencies, ", "), d.Round(time.Millisecond))
+						abort(why)
+						return until, errors.New("broker: " + why)
+					}
+				}
+				continue
 			case m := <-up:
 				if m.node < 0 || m.node >= len(nodes) {
 					continue
 				}
 				n := nodes[m.node]
+				n.seen = time.Now()
 				switch m.kind {
+				case upHeartbeat:
+					continue
 				case upFail:
 					why := fmt.Sprintf("node %s failed: %s", n.name, m.data)
 					abort(why)
@@ -599,14 +655,18 @@ func (s *Service) counts(nodes []*nodeState, expected []uint64) string {
 // once, or the timeout passes with a message naming what is missing.
 func (s *Service) admit(ctx context.Context, timeout time.Duration) ([]*nodeState, error) {
 	type join struct {
-		name     string
-		agencies []string
-		reply    string
+		name, digest string
+		agencies     []string
+		reply        string
 	}
 	joins := make(chan join, 64)
 	sub, err := s.Conn.Subscribe(s.Subjects.Join(), func(m *nats.Msg) {
 		lines := strings.Split(strings.TrimSpace(string(m.Data)), "\n")
-		joins <- join{name: lines[0], agencies: lines[1:], reply: m.Reply}
+		j := join{name: lines[0], reply: m.Reply}
+		if len(lines) > 1 {
+			j.digest, j.agencies = lines[1], lines[2:]
+		}
+		joins <- j
 	})
 	if err != nil {
 		return nil, fmt.Errorf("broker: subscribing to joins: %w", err)
@@ -640,6 +700,9 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration) ([]*nodeStat
 					problems = append(problems, "a node named "+j.name+" has already joined")
 				}
 			}
+			if j.digest != s.Digest {
+				problems = append(problems, fmt.Sprintf("node %s compiled another scenario, variant or seed (digest %.12s, the run's %.12s); start it with the run's scenario file, --variant and --seed", j.name, j.digest, s.Digest))
+			}
 			for _, a := range j.agencies {
 				if !known[a] {
 					problems = append(problems, a+" is not in the scenario")
@@ -655,7 +718,7 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration) ([]*nodeStat
 				hostOf[a] = j.name
 			}
 			s.Conn.Publish(j.reply, fmt.Appendf(nil, "ok %d", len(nodes)))
-			nodes = append(nodes, &nodeState{name: j.name})
+			nodes = append(nodes, &nodeState{name: j.name, agencies: j.agencies, seen: time.Now()})
 		}
 	}
 	var missing []string

@@ -57,6 +57,14 @@ type Config struct {
 	// Drift, when not nil, receives how far the paced clock ended from
 	// the scaled wall clock.
 	Drift *time.Duration
+	// ExternalNodes, when positive, hosts no agencies here: the run waits
+	// for that many nodes (liaison node, in other processes) to join and
+	// host every agency exactly once, within JoinTimeout (default 30s).
+	ExternalNodes int
+	JoinTimeout   time.Duration
+	// RunID fixes the token in the run's subjects; empty picks a unique
+	// one. Nodes in other processes must know it.
+	RunID string
 }
 
 // Started describes a run that is about to begin, for observers that need
@@ -89,6 +97,9 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		}()
 	}
 	runID := broker.RunToken(sc.Name) + "-" + nuid.Next()
+	if cfg.RunID != "" {
+		runID = broker.RunToken(cfg.RunID)
+	}
 	subj := broker.NewSubjects(runID)
 	model, err := agents.Compile(sc, cfg.Seed, subj)
 	if err != nil {
@@ -100,6 +111,9 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	parts := make([][]int32, nodes)
 	for i := range sc.Agencies {
 		parts[i%nodes] = append(parts[i%nodes], int32(i))
+	}
+	if cfg.ExternalNodes > 0 {
+		nodes, parts = cfg.ExternalNodes, nil
 	}
 
 	svcConn, err := broker.Connect(cfg.NATSURL, srv, "liaison time service "+runID)
@@ -186,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	defer cancel()
 	svc := &broker.Service{
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
-		Lookahead: model.Lookahead, End: model.End,
+		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
 		Speed: cfg.Speed, Live: live, Script: cfg.Replay,
 		Window: func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
 			windows <- window{chunks, until, actions}
@@ -194,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		},
 	}
 	var wg sync.WaitGroup
-	nodeErrs := make([]error, nodes)
+	nodeErrs := make([]error, len(parts))
 	for i := range parts {
 		n := agents.NewNode(model, conns[i], subj, fmt.Sprintf("node-%d", i), parts[i])
 		wg.Go(func() { nodeErrs[i] = n.Run(ctx) })

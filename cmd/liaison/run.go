@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"liaison/events"
 	"liaison/scenarios"
@@ -41,7 +42,10 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	asJSON := fs.Bool("json", false, "print the summary as JSON on stdout instead of a table")
 	natsURL := fs.String("nats", "", "use the NATS server at `URL` instead of an embedded one")
 	quiet := fs.Bool("quiet", false, "print nothing but errors (and what --json or --events - ask for)")
-	nodes := fs.Int("nodes", 1, "split the agencies over `N` nodes in this process, each with its own NATS connection")
+	split := fs.Int("split", 1, "split the agencies over `N` nodes in this process, each with its own NATS connection")
+	nodes := fs.Int("nodes", 0, "host no agencies here: wait for `N` liaison node processes to join and host them all")
+	runID := fs.String("run", "", "the run's `ID` in NATS subjects (default: the scenario's name with --nodes, else unique)")
+	joinTimeout := fs.Duration("join-timeout", 30*time.Second, "with --nodes, how long to wait for the nodes to join")
 	var exts []runExtension
 	for _, mk := range runExtensions {
 		e := mk(fs)
@@ -69,8 +73,8 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison run: --json and --events - would both write to stdout; give --events a file")
 		return exitInvalid
 	}
-	if *nodes < 1 {
-		fmt.Fprintln(m.Stderr, "liaison run: --nodes must be at least 1")
+	if *split < 1 || *nodes < 0 {
+		fmt.Fprintln(m.Stderr, "liaison run: --split must be at least 1 and --nodes at least 0")
 		return exitInvalid
 	}
 	sc, err := scenarios.Open(pos[0])
@@ -89,7 +93,11 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		s = *seed
 	}
 
-	cfg := sim.Config{Scenario: sc, Variant: *variant, Seed: s, NATSURL: *natsURL, Nodes: *nodes}
+	cfg := sim.Config{Scenario: sc, Variant: *variant, Seed: s, NATSURL: *natsURL, Nodes: *split,
+		ExternalNodes: *nodes, RunID: *runID, JoinTimeout: *joinTimeout}
+	if *nodes > 0 && cfg.RunID == "" {
+		cfg.RunID = sc.Name
+	}
 	// The event log goes to a temporary file renamed into place only when
 	// the run succeeds: a failed run leaves no partial log behind.
 	var tmp *os.File

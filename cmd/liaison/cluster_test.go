@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"liaison/broker"
+)
+
+// buildBinary builds the real liaison binary once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "liaison")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startCluster starts three embedded NATS servers on 127.0.0.1, each routed
+// to the other two, and waits until the routes are up.
+func startCluster(t *testing.T) []*server.Server {
+	t.Helper()
+	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	var srvs []*server.Server
+	for i := range addrs {
+		var routes []string
+		for j, a := range addrs {
+			if j != i {
+				routes = append(routes, "nats-route://"+a)
+			}
+		}
+		s, err := broker.StartServer(broker.ServerOptions{Name: fmt.Sprintf("s%d", i+1),
+			Listen: "127.0.0.1:-1", ClusterListen: addrs[i], Routes: routes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srvs = append(srvs, s)
+		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range srvs {
+		for s.NumRoutes() < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("server %s has %d routes, want 2", s.Name(), s.NumRoutes())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return srvs
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan error
+}
+
+func startNode(t *testing.T, bin, url, name, patterns string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"node", "--nats", url, "--run", "cluster-test", "--name", name,
+		"--agencies", patterns, "--seed", "11"}, extra...)
+	args = append(args, "../../sim/testdata/mixed.yaml")
+	p := &proc{cmd: exec.Command(bin, args...), done: make(chan error, 1)}
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+var nodePatterns = []string{"dk.*", "se.*", "no.*,eu.*,nordic.*"}
+
+// TestClusterRun runs a scenario with its agencies in three processes of the
+// real binary, each on a different server of a three-server cluster, and
+// the time service in this process: the event log and summary are
+// byte-identical to the single-process run.
+func TestClusterRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	bin := buildBinary(t)
+	srvs := startCluster(t)
+	var nodes []*proc
+	for i, p := range nodePatterns {
+		nodes = append(nodes, startNode(t, bin, srvs[i].ClientURL(), fmt.Sprintf("n%d", i+1), p))
+	}
+	dir := t.TempDir()
+	distLog, singleLog := filepath.Join(dir, "dist.jsonl"), filepath.Join(dir, "single.jsonl")
+	code, distSum, stderr := cli(t, "run", "--nats", srvs[0].ClientURL(), "--nodes", "3", "--run", "cluster-test",
+		"--seed", "11", "--json", "--events", distLog, "../../sim/testdata/mixed.yaml")
+	if code != exitOK {
+		for _, n := range nodes {
+			t.Logf("node: %s", n.stderr.String())
+		}
+		t.Fatalf("distributed run: exit %d: %s", code, stderr)
+	}
+	for i, n := range nodes {
+		if err := <-n.done; err != nil {
+			t.Errorf("node %d: %v\n%s", i+1, err, n.stderr.String())
+		}
+	}
+	code, singleSum, stderr := cli(t, "run", "--seed", "11", "--json", "--events", singleLog, "../../sim/testdata/mixed.yaml")
+	if code != exitOK {
+		t.Fatalf("single run: exit %d: %s", code, stderr)
+	}
+	if distSum != singleSum {
+		t.Fatalf("summaries differ:\n%s\n%s", distSum, singleSum)
+	}
+	a, _ := os.ReadFile(distLog)
+	b, _ := os.ReadFile(singleLog)
+	if !bytes.Equal(a, b) || len(a) == 0 {
+		t.Fatal("the distributed event log differs from the single-process one")
+	}
+}
+
+// TestNodeKilled: a node process killed mid-run is noticed within the
+// heartbeat timeout, and the run ends with exit 1 naming the node and its
+// agencies; it never hangs.
+func TestNodeKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	bin := buildBinary(t)
+	srvs := startCluster(t)
+	var nodes []*proc
+	for i, p := range nodePatterns {
+		nodes = append(nodes, startNode(t, bin, srvs[i].ClientURL(), fmt.Sprintf("n%d", i+1), p))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		nodes[1].cmd.Process.Kill()
+	}()
+	var out, errb bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb}
+	start := time.Now()
+	// A paced run (a simulated day per second) lasts long enough to kill
+	// a node in the middle of it.
+	code := m.Run(ctx, []string{"run", "--nats", srvs[0].ClientURL(), "--nodes", "3", "--run", "cluster-test",
+		"--seed", "11", "--speed", "86400", "--quiet", "../../sim/testdata/mixed.yaml"})
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, errb.String())
+	}
+	msg := errb.String()
+	if !strings.Contains(msg, "node n2 (hosting se.sapo, se.nct, se.police)") {
+		t.Fatalf("the failure does not name the node and its agencies:\n%s", msg)
+	}
+	t.Logf("noticed after %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(msg))
+	for _, i := range []int{0, 2} {
+		select {
+		case err := <-nodes[i].done:
+			if err == nil {
+				t.Errorf("node %d exited 0 from an aborted run", i+1)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("node %d did not stop after the run was aborted", i+1)
+		}
+	}
+}
