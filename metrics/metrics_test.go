@@ -58,8 +58,8 @@ func families(t testing.TB, c *metrics.Collector) map[string]*dto.MetricFamily {
 	return out
 }
 
-// sum adds up a family's values over the series whose labels match.
-func sum(mf *dto.MetricFamily, match map[string]string) float64 {
+// sumOf adds up a family's values over the series whose labels match.
+func sumOf(mf *dto.MetricFamily, match map[string]string) float64 {
 	var total float64
 	for _, m := range mf.GetMetric() {
 		ok := true
@@ -157,45 +157,45 @@ func TestAgreesWithSummary(t *testing.T) {
 					t.Errorf("%s: metrics say %v, summary %v", what, got, want)
 				}
 			}
-			check("sent", sum(f[metrics.MessagesSent], nil), float64(s.Messages.Sent))
-			check("delivered", sum(f[metrics.MessagesDelivered], nil), float64(s.Messages.Delivered))
-			check("dropped", sum(f[metrics.MessagesDropped], nil), float64(s.Messages.Dropped))
+			check("sent", sumOf(f[metrics.MessagesSent], nil), float64(s.Messages.Sent))
+			check("delivered", sumOf(f[metrics.MessagesDelivered], nil), float64(s.Messages.Delivered))
+			check("dropped", sumOf(f[metrics.MessagesDropped], nil), float64(s.Messages.Dropped))
 			for r, n := range s.Messages.DroppedBy {
-				check("dropped "+r, sum(f[metrics.MessagesDropped], map[string]string{"reason": r}), float64(n))
+				check("dropped "+r, sumOf(f[metrics.MessagesDropped], map[string]string{"reason": r}), float64(n))
 			}
 			for _, ch := range s.Channels {
 				check("latency observations on "+string(ch.ID),
-					sum(f[metrics.DeliveryLatency], map[string]string{"channel": string(ch.ID)}),
-					sum(f[metrics.MessagesDelivered], map[string]string{"channel": string(ch.ID)}))
+					sumOf(f[metrics.DeliveryLatency], map[string]string{"channel": string(ch.ID)}),
+					sumOf(f[metrics.MessagesDelivered], map[string]string{"channel": string(ch.ID)}))
 			}
 			for _, a := range s.Agencies {
 				m := map[string]string{"agency": string(a.ID)}
-				check("handled by "+string(a.ID), sum(f[metrics.Handled], m), float64(a.Handled))
-				check("holds at "+string(a.ID), sum(f[metrics.Holds], m), float64(a.Held))
-				check("items known by "+string(a.ID), sum(f[metrics.ItemsKnown], m), float64(a.Knows))
-				check("knows of "+string(a.ID), sum(f[metrics.Knows], m), float64(a.Knows))
+				check("handled by "+string(a.ID), sumOf(f[metrics.Handled], m), float64(a.Handled))
+				check("holds at "+string(a.ID), sumOf(f[metrics.Holds], m), float64(a.Held))
+				check("items known by "+string(a.ID), sumOf(f[metrics.ItemsKnown], m), float64(a.Knows))
+				check("knows of "+string(a.ID), sumOf(f[metrics.Knows], m), float64(a.Knows))
 			}
 			for _, it := range s.Items {
 				m := map[string]string{"inject": string(it.ID)}
-				check("reach of "+string(it.ID), sum(f[metrics.InjectReach], m), float64(it.Reached))
-				check("audience of "+string(it.ID), sum(f[metrics.InjectAudience], m), float64(len(it.Audience)))
-				check("time-to-know observations of "+string(it.ID), sum(f[metrics.TimeToKnow], m), float64(it.Reached))
+				check("reach of "+string(it.ID), sumOf(f[metrics.InjectReach], m), float64(it.Reached))
+				check("audience of "+string(it.ID), sumOf(f[metrics.InjectAudience], m), float64(len(it.Audience)))
+				check("time-to-know observations of "+string(it.ID), sumOf(f[metrics.TimeToKnow], m), float64(it.Reached))
 				missed := 0.0
 				if it.DeadlineMet != nil && !*it.DeadlineMet {
 					missed = 1
 				}
 				check("audience deadlines missed for "+string(it.ID),
-					sum(f[metrics.DeadlinesMissed], map[string]string{"inject": string(it.ID), "source": "audience"}), missed)
+					sumOf(f[metrics.DeadlinesMissed], map[string]string{"inject": string(it.ID), "source": "audience"}), missed)
 				if it.TimeToReachSeconds != nil {
-					check("time to reach of "+string(it.ID), sum(f[metrics.InjectTimeToReach], m), *it.TimeToReachSeconds)
+					check("time to reach of "+string(it.ID), sumOf(f[metrics.InjectTimeToReach], m), *it.TimeToReachSeconds)
 				}
 			}
-			check("consent requests", sum(f[metrics.ConsentRequests], nil), float64(kinds[events.ConsentRequest]))
-			check("consent answers", sum(f[metrics.ConsentAnswers], nil), float64(kinds[events.ConsentGrant]+kinds[events.ConsentRefuse]))
-			check("deadlines missed", sum(f[metrics.DeadlinesMissed], nil), float64(kinds[events.DeadlineMissed]))
-			check("handling starts", sum(f[metrics.QueueWait], nil), float64(kinds[events.HandleStart]))
+			check("consent requests", sumOf(f[metrics.ConsentRequests], nil), float64(kinds[events.ConsentRequest]))
+			check("consent answers", sumOf(f[metrics.ConsentAnswers], nil), float64(kinds[events.ConsentGrant]+kinds[events.ConsentRefuse]))
+			check("deadlines missed", sumOf(f[metrics.DeadlinesMissed], nil), float64(kinds[events.DeadlineMissed]))
+			check("handling starts", sumOf(f[metrics.QueueWait], nil), float64(kinds[events.HandleStart]))
 			c.End(liaison.Time(s.EndSeconds * 1000))
-			check("simulated time at the end", sum(families(t, c)[metrics.SimTime], nil), s.EndSeconds)
+			check("simulated time at the end", sumOf(families(t, c)[metrics.SimTime], nil), s.EndSeconds)
 
 			var want strings.Builder
 			want.WriteString("# HELP liaison_inject_reach Audience members that know the inject's item.\n# TYPE liaison_inject_reach gauge\n")
