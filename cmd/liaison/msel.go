@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"liaison/msel"
+	"liaison/scenarios"
+)
+
+func init() {
+	register(command{"msel", "export|import ...", "convert injects to and from an exercise planner's MSEL spreadsheet (CSV)",
+		(*Main).msel})
+}
+
+func (m *Main) msel(_ context.Context, args []string) int {
+	usage := func() {
+		fmt.Fprintln(m.Stderr, "usage: liaison msel export FILE|NAME [-o injects.csv]")
+		fmt.Fprintln(m.Stderr, "       liaison msel import injects.csv --into FILE")
+	}
+	if len(args) == 0 {
+		usage()
+		return exitInvalid
+	}
+	switch args[0] {
+	case "export":
+		return m.mselExport(args[1:])
+	case "import":
+		return m.mselImport(args[1:])
+	case "-h", "--help", "help":
+		usage()
+		return exitOK
+	}
+	fmt.Fprintf(m.Stderr, "liaison msel: unknown subcommand %q\n", args[0])
+	usage()
+	return exitInvalid
+}
+
+func (m *Main) mselExport(args []string) int {
+	fs := flag.NewFlagSet("liaison msel export", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	out := fs.String("o", "", "write the CSV to `FILE` (default: stdout)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitInvalid
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(m.Stderr, "liaison msel export: name exactly one scenario file or built-in name")
+		return exitInvalid
+	}
+	sc, err := scenarios.Open(pos[0])
+	if err != nil {
+		fmt.Fprintln(m.Stderr, err)
+		return exitInvalid
+	}
+	if *out == "" {
+		var b bytes.Buffer
+		if err := msel.Export(sc, &b); err != nil {
+			fmt.Fprintf(m.Stderr, "liaison msel export: %v\n", err)
+			return exitFailed
+		}
+		m.Stdout.Write(b.Bytes())
+		return exitOK
+	}
+	if err := writeAtomic(*out, func(w io.Writer) error { return msel.Export(sc, w) }); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison msel export: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func (m *Main) mselImport(args []string) int {
+	fs := flag.NewFlagSet("liaison msel import", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	into := fs.String("into", "", "the scenario `FILE` whose injects the CSV replaces")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitInvalid
+	}
+	if len(pos) != 1 || *into == "" {
+		fmt.Fprintln(m.Stderr, "usage: liaison msel import injects.csv --into FILE")
+		return exitInvalid
+	}
+	csvData, err := os.ReadFile(pos[0])
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
+		return exitInvalid
+	}
+	yamlData, err := os.ReadFile(*into)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "liaison msel import: %v (--into takes a scenario file; for a built-in, save it first with liaison msel export and copy scenarios/NAME.yaml)\n", err)
+		return exitInvalid
+	}
+	out, err := msel.Import(pos[0], csvData, *into, yamlData)
+	if err != nil {
+		fmt.Fprintln(m.Stderr, err)
+		fmt.Fprintf(m.Stderr, "liaison msel import: %s left unchanged\n", *into)
+		return exitInvalid
+	}
+	fi, _ := os.Stat(*into)
+	if err := writeAtomic(*into, func(w io.Writer) error { _, err := w.Write(out); return err }); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
+		return exitFailed
+	}
+	if fi != nil {
+		os.Chmod(*into, fi.Mode().Perm())
+	}
+	fmt.Fprintf(m.Stderr, "%s: injects replaced from %s\n", *into, pos[0])
+	return exitOK
+}
