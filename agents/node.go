@@ -35,6 +35,12 @@ type Node struct {
 
 	hostOf    []int32  // node index of every agency, from the first grant
 	sentTo    []uint64 // messages published, by destination node
+
+	// Resilience (see Resilient): this window's messages, the messages
+	// received lately by id, and the window bounds that date them.
+	window            []sent
+	seen              map[msgID]liaison.Time
+	settled, frontier liaison.Time
 	chunks    [][]byte // this window's encoded events
 	spare     [][]byte // buffers of earlier windows' chunks, for reuse
 	pubBuf    []byte
@@ -73,6 +79,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		n.slab = n.slab[1:]
 		if err := w.msg.decode(msg.Data); err != nil {
 			n.bad = fmt.Errorf("agents: node %s: %w on %s", n.name, err, msg.Subject)
+		} else if n.seen != nil && n.duplicate(&w.msg) {
+			n.mu.Unlock()
+			return
 		} else {
 			n.inbox = append(n.inbox, w)
 		}
@@ -134,12 +143,49 @@ func (n *Node) Run(ctx context.Context) (err error) {
 				}
 				continue
 			}
+			switch {
+			case g.Epoch < epoch:
+				continue // a repeat of a window long done
+			case g.Resend:
+				// Messages of this window were lost on the way (a server
+				// of the cluster failed): publish them again; receivers
+				// drop the copies they already have.
+				if g.Epoch == epoch {
+					n.republish()
+				}
+				continue
+			case g.Epoch == epoch:
+				// The grant again: our report may have been lost.
+				if err := link.Report(n.report(epoch), n.chunks); err != nil {
+					return err
+				}
+				continue
+			}
+			// A new window: the last one's chunks are no longer needed.
+			for i := range n.chunks {
+				n.spare = append(n.spare, n.chunks[i][:0])
+			}
+			n.chunks = n.chunks[:0]
+			n.window = n.window[:0]
 			if g.Hosts != nil {
 				if err := n.setHosts(g.Hosts); err != nil {
 					return err
 				}
 			}
 			epoch, waitFor = g.Epoch, 0
+			n.mu.Lock()
+			// Grants come in order: every window before this one has
+			// settled, so any message sent before the last one's end
+			// that arrives now is a copy.
+			n.settled, n.frontier = n.frontier, g.Until
+			if n.seen != nil {
+				for id, sent := range n.seen {
+					if sent < n.settled {
+						delete(n.seen, id)
+					}
+				}
+			}
+			n.mu.Unlock()
 			if err := n.drain(); err != nil {
 				return err
 			}
@@ -163,11 +209,6 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if err := link.Report(n.report(epoch), n.chunks); err != nil {
 				return err
 			}
-			// Publish copied the chunks: keep their buffers for the next window.
-			for i := range n.chunks {
-				n.spare = append(n.spare, n.chunks[i][:0])
-			}
-			n.chunks = n.chunks[:0]
 			if g.End {
 				return n.conn.Flush()
 			}
@@ -275,11 +316,58 @@ func (n *Node) dropInTransit(end liaison.Time) {
 func (n *Node) publish(m *Message) {
 	n.pubBuf = m.appendBinary(n.pubBuf[:0])
 	subject := n.m.channels[m.Channel].subjects[m.To]
+	if n.seen != nil {
+		n.window = append(n.window, sent{subject, append([]byte(nil), n.pubBuf...)})
+	}
 	if err := n.conn.Publish(subject, n.pubBuf); err != nil {
 		n.pubErrs++
 		return
 	}
 	n.sentTo[n.hostOf[m.To]]++
+}
+
+// sent is one published message, kept for the window in case the service
+// asks for it again.
+type sent struct {
+	subject string
+	data    []byte
+}
+
+// msgID identifies a message: its sender and the sender's counter.
+type msgID struct {
+	from int32
+	seq  uint64
+}
+
+// Resilient makes the node survive the loss of messages in transit, as
+// when a server of a NATS cluster fails: it keeps each window's messages
+// to publish them again when the time service asks, and drops copies of
+// messages it already has. Call before Run.
+func (n *Node) Resilient() {
+	n.seen = map[msgID]liaison.Time{}
+}
+
+// duplicate reports whether a message is a copy of one already received;
+// n.mu is held.
+func (n *Node) duplicate(m *Message) bool {
+	if m.SentAt < n.settled {
+		return true
+	}
+	id := msgID{m.From, m.Seq}
+	if _, ok := n.seen[id]; ok {
+		return true
+	}
+	n.seen[id] = m.SentAt
+	return false
+}
+
+// republish publishes this window's messages again.
+func (n *Node) republish() {
+	for _, s := range n.window {
+		if err := n.conn.Publish(s.subject, s.data); err != nil {
+			n.pubErrs++
+		}
+	}
 }
 
 // emitEncoded appends one encoded event to this window's chunks.

@@ -55,12 +55,17 @@ type Grant struct {
 	// Injects are live injects that take effect in this window, each at
 	// its At, in the order they were accepted.
 	Injects []Action
+	// Resend, when set, is not a window: every node publishes the
+	// messages of window Epoch again (some were lost, say with a server
+	// of a cluster); receivers drop the copies they already have.
+	Resend bool
 }
 
 // Downstream message kinds, first byte of every payload on the grant subject.
 const (
 	downGrant  byte = 'G'
 	downExpect byte = 'X'
+	downResend byte = 'S'
 	downAbort  byte = 'A'
 )
 
@@ -69,6 +74,9 @@ func appendGrant(b []byte, g Grant) []byte {
 	case g.Abort != "":
 		b = append(b, downAbort)
 		return append(b, g.Abort...)
+	case g.Resend:
+		b = append(b, downResend)
+		return binary.AppendUvarint(b, g.Epoch)
 	case g.Node >= 0:
 		b = append(b, downExpect)
 		b = binary.AppendUvarint(b, g.Epoch)
@@ -109,6 +117,8 @@ func decodeGrant(b []byte) (Grant, error) {
 	d := decoder{b: b[1:]}
 	g.Epoch = d.uvarint()
 	switch kind {
+	case downResend:
+		g.Resend = true
 	case downExpect:
 		g.Node = int(d.uvarint())
 		g.Expect = d.uvarint()
@@ -310,6 +320,7 @@ func (n *Node) Report(r Report, chunks [][]byte) error {
 		}
 		n.buf = append(n.buf[:0], upEvents)
 		n.buf = binary.AppendUvarint(n.buf, r.Epoch)
+		n.buf = binary.AppendUvarint(n.buf, r.Chunks)
 		n.buf = append(n.buf, c...)
 		if err := n.conn.Publish(up, n.buf); err != nil {
 			return fmt.Errorf("broker: publishing events: %w", err)
@@ -395,7 +406,8 @@ type Service struct {
 	// scaled wall clock when the run ended (positive: behind the wall).
 	Drift time.Duration
 
-	hosts []int // node index of each agency, set when all have joined
+	hosts   []int     // node index of each agency, set when all have joined
+	retried time.Time // when the current window was last retried (zero: not yet waited on)
 }
 
 type upMsg struct {
@@ -411,7 +423,8 @@ type nodeState struct {
 	report   Report
 	reported bool // has reported for the current epoch
 	chunks   [][]byte
-	asked    uint64 // the count it was last told to expect
+	asked    uint64   // the count it was last told to expect
+	scratch  []uint64 // decoding buffer for reports
 }
 
 // Run admits the nodes and grants windows until the run ends. It returns the
@@ -449,6 +462,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		return 0, err
 	}
 	var epoch uint64
+	var lastGrant []byte
 	grant := func(g Grant) error {
 		epoch++
 		g.Epoch, g.Node = epoch, -1
@@ -458,7 +472,9 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 			// busy (or waiting for the wall clock) it was not listening.
 			n.reported, n.chunks, n.seen = false, n.chunks[:0], now
 		}
-		return s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, g))
+		lastGrant = appendGrant(nil, g)
+		s.retried = time.Time{}
+		return s.Conn.Publish(s.Subjects.Grant(), lastGrant)
 	}
 	abort := func(why string) {
 		s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Abort: why, Node: -1}))
@@ -496,6 +512,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 				abort(why)
 				return until, errors.New("broker: time service stalled: " + why)
 			case <-beat.C:
+				s.retry(nodes, epoch, lastGrant)
 				for _, n := range nodes {
 					if d := time.Since(n.seen); d > silent {
 						why := fmt.Sprintf("node %s (hosting %s) has been silent for %s; it has stopped or lost its connection",
@@ -519,12 +536,16 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 					abort(why)
 					return until, errors.New("broker: " + why)
 				case upEvents:
-					e, k := binary.Uvarint(m.data)
-					if k > 0 && e == epoch {
-						n.chunks = append(n.chunks, m.data[k:])
+					// Chunks are numbered within the epoch: a node that
+					// sends its window again (its report was lost) repeats
+					// them, and copies are ignored.
+					d := decoder{b: m.data}
+					e, i := d.uvarint(), d.uvarint()
+					if !d.err && e == epoch && !n.reported && i == uint64(len(n.chunks)) {
+						n.chunks = append(n.chunks, d.b)
 					}
 				case upReport:
-					r, err := decodeReport(m.data, n.report.SentTo)
+					r, err := decodeReport(m.data, n.scratch)
 					if err != nil {
 						abort(err.Error())
 						return until, err
@@ -533,10 +554,12 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 						continue
 					}
 					if !n.reported && r.Chunks != uint64(len(n.chunks)) {
-						err := fmt.Errorf("broker: node %s reported %d event chunks, %d arrived", n.name, r.Chunks, len(n.chunks))
-						abort(err.Error())
-						return until, err
+						// Some chunks were lost: wait for the node to send
+						// its window again (the grant is repeated).
+						n.chunks = n.chunks[:0]
+						continue
 					}
+					n.scratch = n.report.SentTo
 					if len(r.SentTo) != len(nodes) {
 						err := fmt.Errorf("broker: node %s counts messages for %d nodes, the run has %d", n.name, len(r.SentTo), len(nodes))
 						abort(err.Error())
@@ -612,6 +635,39 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		if err := grant(g); err != nil {
 			return until, err
 		}
+	}
+}
+
+// RetryInterval is how long the service waits on a window before it
+// repeats the grant (to nodes that have not reported: the grant or their
+// report was lost) or asks for the window's messages again (every node
+// reported but messages are missing). Both happen only when a NATS
+// server or connection fails; on a healthy network a window settles in
+// well under it.
+const RetryInterval = time.Second
+
+// retry repeats what a lost message may have swallowed.
+func (s *Service) retry(nodes []*nodeState, epoch uint64, lastGrant []byte) {
+	now := time.Now()
+	all := true
+	for _, n := range nodes {
+		all = all && n.reported
+	}
+	if s.retried.IsZero() {
+		s.retried = now
+		return
+	}
+	if now.Sub(s.retried) < RetryInterval {
+		return
+	}
+	s.retried = now
+	if !all {
+		s.Conn.Publish(s.Subjects.Grant(), lastGrant)
+		return
+	}
+	s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Epoch: epoch, Node: -1, Resend: true}))
+	for _, n := range nodes {
+		n.asked = 0 // expectations are told again
 	}
 }
 

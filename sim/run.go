@@ -211,6 +211,9 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	nodeErrs := make([]error, len(parts))
 	for i := range parts {
 		n := agents.NewNode(model, conns[i], subj, fmt.Sprintf("node-%d", i), parts[i])
+		if cfg.NATSURL != "" {
+			n.Resilient() // an external server may be a cluster whose members fail
+		}
 		wg.Go(func() { nodeErrs[i] = n.Run(ctx) })
 	}
 	_, svcErr := svc.Run(ctx)

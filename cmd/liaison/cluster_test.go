@@ -171,3 +171,55 @@ func TestNodeKilled(t *testing.T) {
 		}
 	}
 }
+
+// TestServerKilled: one server of the three-server cluster is shut down in
+// the middle of a run. Its clients reconnect to the others, lost messages
+// are sent again and copies dropped, and the run completes with the
+// single-process event log.
+func TestServerKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	bin := buildBinary(t)
+	srvs := startCluster(t)
+	urls := func(first int) string {
+		list := []string{srvs[first].ClientURL()}
+		for i, s := range srvs {
+			if i != first {
+				list = append(list, s.ClientURL())
+			}
+		}
+		return strings.Join(list, ",")
+	}
+	var nodes []*proc
+	for i, p := range nodePatterns {
+		nodes = append(nodes, startNode(t, bin, urls(i), fmt.Sprintf("n%d", i+1), p))
+	}
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		srvs[1].Shutdown()
+	}()
+	dir := t.TempDir()
+	distLog, singleLog := filepath.Join(dir, "dist.jsonl"), filepath.Join(dir, "single.jsonl")
+	code, _, stderr := cli(t, "run", "--nats", urls(0), "--nodes", "3", "--run", "cluster-test", "--seed", "11",
+		"--speed", "86400", "--quiet", "--events", distLog, "../../sim/testdata/mixed.yaml")
+	if code != exitOK {
+		for _, n := range nodes {
+			t.Logf("node: %s", n.stderr.String())
+		}
+		t.Fatalf("run with a server killed: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := cli(t, "run", "--seed", "11", "--quiet", "--events", singleLog, "../../sim/testdata/mixed.yaml"); code != exitOK {
+		t.Fatalf("single run: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(distLog)
+	b, _ := os.ReadFile(singleLog)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the event log of the run that lost a server differs from the single-process one")
+	}
+	for i, n := range nodes {
+		if err := <-n.done; err != nil {
+			t.Errorf("node %d: %v\n%s", i+1, err, n.stderr.String())
+		}
+	}
+}

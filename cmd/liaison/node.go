@@ -98,6 +98,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	defer conn.Close()
 	fmt.Fprintf(m.Stderr, "liaison node %s: hosting %s for run %s\n", *name, strings.Join(ids, ", "), runID)
 	n := agents.NewNode(model, conn, subj, *name, hosted)
+	n.Resilient()
 	if err := n.Run(ctx); err != nil {
 		fmt.Fprintf(m.Stderr, "liaison node %s: %v\n", *name, err)
 		return exitFailed
