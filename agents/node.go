@@ -33,19 +33,19 @@ type Node struct {
 	bad     error
 	arrived chan struct{}
 
-	hostOf    []int32  // node index of every agency, from the first grant
-	sentTo    []uint64 // messages published, by destination node
+	hostOf []int32  // node index of every agency, from the first grant
+	sentTo []uint64 // messages published, by destination node
 
 	// Resilience (see Resilient): this window's messages, the messages
 	// received lately by id, and the window bounds that date them.
 	window            []sent
 	seen              map[msgID]liaison.Time
 	settled, frontier liaison.Time
-	chunks    [][]byte // this window's encoded events
-	spare     [][]byte // buffers of earlier windows' chunks, for reuse
-	pubBuf    []byte
-	pubErrs   uint64
-	finalDrop liaison.Time
+	chunks            [][]byte // this window's encoded events
+	spare             [][]byte // buffers of earlier windows' chunks, for reuse
+	pubBuf            []byte
+	pubErrs           uint64
+	finalDrop         liaison.Time
 }
 
 // NewNode prepares a node hosting the given agencies (indices into the
