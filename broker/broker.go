@@ -33,6 +33,15 @@ type ServerOptions struct {
 	ClusterListen string
 	Routes        []string
 	ClusterName   string
+	// TLSCert and TLSKey, PEM files, turn on TLS for client connections
+	// and routes; TLSCA, a PEM file of the certificate authority, makes
+	// the server verify client certificates against it and is required for
+	// routes over TLS (both ends of a route verify each other). See
+	// TLSOptions for the client side.
+	TLSCert, TLSKey, TLSCA string
+	// Options, when set, is applied last to the server's options: auth
+	// sets users and permissions with it, tests tweak what they need.
+	Options func(*server.Options)
 }
 
 // MaxPayload is the largest NATS message Liaison publishes: event batches
@@ -80,6 +89,12 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 			return nil, fmt.Errorf("broker: route %q: expected nats-route://host:port", r)
 		}
 		opts.Routes = append(opts.Routes, u)
+	}
+	if err := applyTLS(opts, o); err != nil {
+		return nil, err
+	}
+	if o.Options != nil {
+		o.Options(opts)
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
@@ -150,8 +165,9 @@ type Conn struct {
 }
 
 // Connect opens a connection to the server at url, or to the embedded
-// server srv in process when srv is not nil.
-func Connect(url string, srv *server.Server, name string) (*Conn, error) {
+// server srv in process when srv is not nil. Extra options (credentials,
+// TLSOptions) are applied after Liaison's own.
+func Connect(url string, srv *server.Server, name string, extra ...nats.Option) (*Conn, error) {
 	ec := &ErrorCounts{}
 	opts := []nats.Option{
 		nats.Name(name),
@@ -159,6 +175,7 @@ func Connect(url string, srv *server.Server, name string) (*Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectBufSize(64 << 20),
 	}
+	opts = append(opts, extra...)
 	if srv != nil {
 		opts = append(opts, nats.InProcessServer(srv))
 	}
