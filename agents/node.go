@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"time"
 
 	"fmt"
 	"sync"
@@ -17,6 +18,11 @@ import (
 // agency subscribes to its own subjects (one per channel it receives on),
 // and the node runs their events window by window as the time service grants.
 type Node struct {
+	// PendingLimit caps the messages each agency subscription may hold
+	// before the client drops them (a slow consumer, which fails the
+	// run); zero means no limit. Set before Run.
+	PendingLimit int
+
 	m      *Model
 	conn   *broker.Conn
 	subj   broker.Subjects
@@ -103,7 +109,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 				}
 				// A window's worth of messages arrives in a burst; a limit
 				// would drop them, and the counts would then never match.
-				sub.SetPendingLimits(-1, -1)
+				if n.PendingLimit > 0 {
+					sub.SetPendingLimits(n.PendingLimit, -1)
+				} else {
+					sub.SetPendingLimits(-1, -1)
+				}
 				subs = append(subs, sub)
 			}
 		}
@@ -127,6 +137,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 	}
 	var epoch, waitFor uint64
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -206,6 +218,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if n.pubErrs > 0 {
 				return fmt.Errorf("agents: node %s: %d publishes failed: %s", n.name, n.pubErrs, n.conn.Errors.Last())
 			}
+			if err := n.slowConsumer(); err != nil {
+				return err
+			}
 			if err := link.Report(n.report(epoch), n.chunks); err != nil {
 				return err
 			}
@@ -216,8 +231,22 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if err := n.updateIfArrived(link, epoch, &waitFor); err != nil {
 				return err
 			}
+		case <-check.C:
+			if err := n.slowConsumer(); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// slowConsumer fails the node when the client library dropped messages it
+// could not hold: the run cannot be trusted, and must say so.
+func (n *Node) slowConsumer() error {
+	if k := n.conn.Errors.SlowConsumer.Load(); k > 0 {
+		return fmt.Errorf("agents: node %s: slow consumer: the NATS client dropped messages %d times (pending limit %d per subscription); raise or remove the limit",
+			n.name, k, n.PendingLimit)
+	}
+	return nil
 }
 
 // updateIfArrived reports again once the count the service expects has

@@ -62,6 +62,9 @@ type Config struct {
 	// host every agency exactly once, within JoinTimeout (default 30s).
 	ExternalNodes int
 	JoinTimeout   time.Duration
+	// PendingLimit caps each agency subscription's pending messages (zero:
+	// no limit); a node that overflows fails the run.
+	PendingLimit int
 	// RunID fixes the token in the run's subjects; empty picks a unique
 	// one. Nodes in other processes must know it.
 	RunID string
@@ -214,6 +217,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		if cfg.NATSURL != "" {
 			n.Resilient() // an external server may be a cluster whose members fail
 		}
+		n.PendingLimit = cfg.PendingLimit
 		wg.Go(func() { nodeErrs[i] = n.Run(ctx) })
 	}
 	_, svcErr := svc.Run(ctx)

@@ -314,3 +314,17 @@ func TestLiveInjectAndReplay(t *testing.T) {
 		t.Fatalf("replay differs from the live run:\n--- live\n%s--- replay\n%s", live, replayed)
 	}
 }
+
+// TestSlowConsumerReported: when a subscription's pending buffer is too
+// small for a window's burst, the client drops messages; the run fails
+// with a message that says so instead of printing figures.
+func TestSlowConsumerReported(t *testing.T) {
+	sc, err := scenarios.Parse("generated.yaml", []byte(generated(30, 20000, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 1, PendingLimit: 1})
+	if err == nil || !strings.Contains(err.Error(), "slow consumer") {
+		t.Fatalf("run with a pending limit of 1: %v; want a slow consumer error", err)
+	}
+}
