@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"liaison/broker"
+	"liaison/sim"
 )
 
 // buildBinary builds the real liaison binary once per test run.
@@ -222,4 +225,93 @@ func TestServerKilled(t *testing.T) {
 			t.Errorf("node %d: %v\n%s", i+1, err, n.stderr.String())
 		}
 	}
+}
+
+// BenchmarkDistributed runs a generated scenario (300 agencies, about a
+// million delivered messages) with its agencies in three node processes on
+// a three-server cluster, and in the same benchmark as one process on the
+// embedded server, and reports both rates.
+//
+//	go test ./cmd/liaison -run '^$' -bench Distributed -benchtime 1x
+func BenchmarkDistributed(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "liaison")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	file := filepath.Join(b.TempDir(), "load.yaml")
+	if err := os.WriteFile(file, []byte(sim.LoadScenario(300, 3400, 1)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	timeRun := func(args ...string) (time.Duration, map[string]any) {
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb}
+		start := time.Now()
+		if code := m.Run(context.Background(), append(args, "--json", file)); code != exitOK {
+			b.Fatalf("liaison %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
+		}
+		d := time.Since(start)
+		var sum map[string]any
+		json.Unmarshal(out.Bytes(), &sum)
+		return d, sum
+	}
+	for i := 0; i < b.N; i++ {
+		single, sum := timeRun("run")
+		delivered := sum["messages"].(map[string]any)["delivered"].(float64)
+
+		srvs := startClusterB(b)
+		var procs []*exec.Cmd
+		for k, p := range []string{"g.a0*", "g.a1*", "g.a2*"} {
+			cmd := exec.Command(bin, "node", "--nats", srvs[k].ClientURL(), "--run", "bench", "--agencies", p, file)
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			procs = append(procs, cmd)
+		}
+		dist, dsum := timeRun("run", "--nats", srvs[0].ClientURL(), "--nodes", "3", "--run", "bench")
+		for _, p := range procs {
+			p.Wait()
+		}
+		for _, s := range srvs {
+			s.Shutdown()
+		}
+		if dsum["messages"].(map[string]any)["delivered"].(float64) != delivered {
+			b.Fatal("the distributed run delivered a different number of messages")
+		}
+		b.ReportMetric(delivered/single.Seconds(), "single-delivered/s")
+		b.ReportMetric(delivered/dist.Seconds(), "distributed-delivered/s")
+		b.ReportMetric(delivered, "delivered/run")
+	}
+}
+
+// startClusterB is startCluster for benchmarks.
+func startClusterB(b *testing.B) []*server.Server {
+	var addrs []string
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addrs = append(addrs, l.Addr().String())
+		l.Close()
+	}
+	var srvs []*server.Server
+	for i := range addrs {
+		var routes []string
+		for j, a := range addrs {
+			if j != i {
+				routes = append(routes, "nats-route://"+a)
+			}
+		}
+		s, err := broker.StartServer(broker.ServerOptions{Listen: "127.0.0.1:-1", ClusterListen: addrs[i], Routes: routes})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srvs = append(srvs, s)
+	}
+	for _, s := range srvs {
+		for s.NumRoutes() < 2 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return srvs
 }
