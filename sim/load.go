@@ -32,4 +32,3 @@ func LoadScenario(n, perDay, days int) string {
 	fmt.Fprintf(&b, "]\n    to: *all\n    type: routine\n    rate: %d/day\n", perDay)
 	return b.String()
 }
-
