@@ -162,7 +162,7 @@ h3 { font-size: 16px; margin: 24px 0 6px; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #eef2f6; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0 16px; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 figure.chart { margin: 12px 0 20px; }
