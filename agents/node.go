@@ -168,7 +168,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 				continue
 			case g.Epoch == epoch:
 				// The grant again: our report may have been lost.
-				if err := link.Report(n.report(epoch), n.chunks); err != nil {
+				r, err := n.report(epoch)
+				if err != nil {
+					return err
+				}
+				if err := link.Report(r, n.chunks); err != nil {
 					return err
 				}
 				continue
@@ -221,7 +225,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if err := n.slowConsumer(); err != nil {
 				return err
 			}
-			if err := link.Report(n.report(epoch), n.chunks); err != nil {
+			r, err := n.report(epoch)
+			if err != nil {
+				return err
+			}
+			if err := link.Report(r, n.chunks); err != nil {
 				return err
 			}
 			if g.End {
@@ -262,10 +270,11 @@ func (n *Node) updateIfArrived(link *broker.Node, epoch uint64, waitFor *uint64)
 		return nil
 	}
 	*waitFor = 0
-	if err := n.drain(); err != nil {
+	r, err := n.report(epoch)
+	if err != nil {
 		return err
 	}
-	return link.Update(n.report(epoch))
+	return link.Update(r)
 }
 
 // setHosts learns which node hosts each agency, to count sends per node.
@@ -285,37 +294,47 @@ func (n *Node) setHosts(hosts []int) error {
 	return nil
 }
 
-func (n *Node) report(epoch uint64) broker.Report {
-	n.mu.Lock()
-	recv := n.recv
-	n.mu.Unlock()
+// report drains the inbox and describes the node. The received count and
+// the messages behind it are taken together: a report must never count a
+// message whose delivery time its next event time does not include, or the
+// service could grant a window past it.
+func (n *Node) report(epoch uint64) (broker.Report, error) {
+	recv, err := n.drainCounted()
 	next := liaison.Never
 	if len(n.queue) > 0 {
 		next = n.queue[0].t
 	}
-	return broker.Report{Epoch: epoch, SentTo: n.sentTo, Recv: recv, Next: next}
+	return broker.Report{Epoch: epoch, SentTo: n.sentTo, Recv: recv, Next: next}, err
 }
 
 // drain moves arrived messages into the event queue as deliveries.
 func (n *Node) drain() error {
+	_, err := n.drainCounted()
+	return err
+}
+
+// drainCounted drains the inbox and returns the received count that
+// includes exactly the messages drained so far.
+func (n *Node) drainCounted() (uint64, error) {
 	n.mu.Lock()
 	in := n.inbox
 	n.inbox = nil
 	bad := n.bad
+	recv := n.recv
 	n.mu.Unlock()
 	if bad != nil {
-		return bad
+		return recv, bad
 	}
 	for _, w := range in {
 		m := &w.msg
 		if m.To < 0 || int(m.To) >= len(n.agents) || n.agents[m.To] == nil {
-			return fmt.Errorf("agents: node %s received a message for %d, which it does not host", n.name, m.To)
+			return recv, fmt.Errorf("agents: node %s received a message for %d, which it does not host", n.name, m.To)
 		}
 		w.fromMsg, w.item, w.typ, w.origin, w.urgent = true, m.Item, m.Type, m.Origin, m.Urgent
 		w.arrival, w.src, w.seq = m.DeliverAt, m.From, m.Seq
 		n.queue.push(qevent{t: m.DeliverAt, prio: prioDeliver, agent: m.To, src: m.From, seq: m.Seq, work: w})
 	}
-	return nil
+	return recv, nil
 }
 
 // process runs every queued event before until, in canonical order.

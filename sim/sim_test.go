@@ -188,15 +188,31 @@ func TestMixedStory(t *testing.T) {
 	}
 }
 
-// TestLogIsOrdered: events come by time, then a stable key.
+// TestLogIsOrdered: events come by time, then a stable key, and every
+// built-in gives the same log however its agencies are split over nodes.
 func TestLogIsOrdered(t *testing.T) {
-	_, log := run(t, sim.Config{Scenario: load(t, "testdata/mixed.yaml"), Seed: 5})
-	prev := -1.0
-	for i, l := range parseLog(t, log) {
-		if l.T < prev {
-			t.Fatalf("line %d goes back in time: %v after %v", i+1, l.T, prev)
+	paths := []string{"testdata/mixed.yaml"}
+	for _, b := range scenarios.List() {
+		paths = append(paths, b.Name)
+	}
+	for _, p := range paths {
+		sc := load(t, p)
+		var ref []byte
+		for split := 1; split <= 3; split++ {
+			_, log := run(t, sim.Config{Scenario: sc, Seed: 5, Nodes: split})
+			prev := -1.0
+			for i, l := range parseLog(t, log) {
+				if l.T < prev {
+					t.Fatalf("%s, %d nodes: line %d goes back in time: %v after %v", p, split, i+1, l.T, prev)
+				}
+				prev = l.T
+			}
+			if ref == nil {
+				ref = log
+			} else if !bytes.Equal(ref, log) {
+				t.Fatalf("%s: the log with %d nodes differs from the one with 1", p, split)
+			}
 		}
-		prev = l.T
 	}
 }
 
