@@ -237,7 +237,11 @@ func (p *Plan) ServerConfig() string {
 		return "allow: [" + strings.Join(q, ", ") + "]"
 	}
 	for _, u := range p.Users {
-		fmt.Fprintf(&b, "    # %s (%s)\n", u.ID, u.Role)
+		if u.Role == Agency {
+			fmt.Fprintf(&b, "    # agency %s\n", u.ID)
+		} else {
+			fmt.Fprintf(&b, "    # %s\n", u.Role)
+		}
 		fmt.Fprintf(&b, "    {\n      nkey: %s\n      permissions: {\n", u.PublicKey)
 		fmt.Fprintf(&b, "        publish: { %s }\n", list(u.Publish))
 		fmt.Fprintf(&b, "        subscribe: { %s }\n", list(u.Subscribe))

@@ -117,10 +117,14 @@ func (m *Main) broker(ctx context.Context, args []string) int {
 	cluster := fs.String("cluster-listen", "", "route `ADDR`ess for other servers of a cluster (host:port)")
 	routes := fs.String("routes", "", "the other servers' route `URLS`, comma-separated (nats-route://host:port)")
 	name := fs.String("name", "", "server `NAME` (default: generated)")
+	tlsCert := fs.String("tls-cert", "", "serve clients and routes over TLS with this certificate (PEM `FILE`)")
+	tlsKey := fs.String("tls-key", "", "the TLS certificate's private key (PEM `FILE`)")
+	tlsCA := fs.String("tls-ca", "", "verify client certificates and other servers' routes against this CA (PEM `FILE`)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return exitInvalid
 	}
 	o := broker.ServerOptions{Listen: *listen, ClusterListen: *cluster, Name: *name}
+	o.TLSCert, o.TLSKey, o.TLSCA = *tlsCert, *tlsKey, *tlsCA
 	if *routes != "" {
 		o.Routes = strings.Split(*routes, ",")
 	}
