@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/json"
 	"strconv"
 	"sync"
 
@@ -129,34 +130,60 @@ func (c *Collector) Start(s sim.Started) {
 		byID[info.Items[i].ID] = &info.Items[i]
 	}
 	for i, id := range n.Items {
-		st := c.item(int32(i))
-		d := byID[string(id)]
-		if d == nil {
-			continue
-		}
-		inj := string(id)
-		for _, a := range d.Audience {
-			if ix := agencyIndex(n, a); ix >= 0 {
-				st.inAudience[ix] = true
-			}
-		}
-		c.injectAt.WithLabelValues(inj).Set(d.AtSeconds)
-		c.audience.WithLabelValues(inj).Set(float64(len(st.inAudience)))
-		c.reach.WithLabelValues(inj).Set(0)
-		c.timeToKnow.WithLabelValues(inj)
-		if d.DeadlineSeconds != nil {
-			c.deadline.WithLabelValues(inj).Set(*d.DeadlineSeconds)
-			c.missed.WithLabelValues(inj, "audience")
-		}
-		if d.OriginatorControl {
-			c.consent.WithLabelValues(inj)
-			c.answers.WithLabelValues(inj, "grant")
-			c.answers.WithLabelValues(inj, "refuse")
-		}
-		for ai := range n.Agencies {
-			c.knows.WithLabelValues(string(n.Agencies[ai]), inj).Set(0)
+		if d := byID[string(id)]; d != nil {
+			c.addItem(int32(i), d.AtSeconds, d.Audience, d.DeadlineSeconds, d.OriginatorControl, n)
 		}
 	}
+}
+
+// addItem creates the series of an inject's item and records its audience.
+func (c *Collector) addItem(ix int32, at float64, audience []string, deadline *float64, control bool, n *events.Names) {
+	st := c.item(ix)
+	inj := itemLabel(ix, n)
+	for _, a := range audience {
+		if ai := agencyIndex(n, a); ai >= 0 {
+			st.inAudience[ai] = true
+		}
+	}
+	c.injectAt.WithLabelValues(inj).Set(at)
+	c.audience.WithLabelValues(inj).Set(float64(len(st.inAudience)))
+	c.reach.WithLabelValues(inj).Set(float64(st.reach))
+	c.timeToKnow.WithLabelValues(inj)
+	if deadline != nil {
+		c.deadline.WithLabelValues(inj).Set(*deadline)
+		c.missed.WithLabelValues(inj, "audience")
+	}
+	if control {
+		c.consent.WithLabelValues(inj)
+		c.answers.WithLabelValues(inj, "grant")
+		c.answers.WithLabelValues(inj, "refuse")
+	}
+	for ai, a := range n.Agencies {
+		if !st.known[int32(ai)] {
+			c.knows.WithLabelValues(string(a), inj).Set(0)
+		}
+	}
+}
+
+// liveInject registers an inject a facilitator added during the run; the
+// event carries its definition as JSON.
+func (c *Collector) liveInject(e *events.Event, n *events.Names) {
+	var d struct {
+		Inject struct {
+			Audience          []string `json:"audience"`
+			DeadlineSeconds   float64  `json:"deadline_seconds"`
+			OriginatorControl bool     `json:"originator_control"`
+		} `json:"inject"`
+	}
+	raw := append(append([]byte{'{'}, e.Raw...), '}')
+	if e.Item < 0 || json.Unmarshal(raw, &d) != nil {
+		return
+	}
+	var deadline *float64
+	if d.Inject.DeadlineSeconds > 0 {
+		deadline = &d.Inject.DeadlineSeconds
+	}
+	c.addItem(e.Item, e.T.Seconds(), d.Inject.Audience, deadline, d.Inject.OriginatorControl, n)
 }
 
 func agencyIndex(n *events.Names, id string) int32 {
@@ -214,6 +241,8 @@ func (c *Collector) Observe(e *events.Event, n *events.Names) {
 		c.depth.WithLabelValues(a).Set(float64(e.Count))
 	case events.HandleEnd:
 		c.handled.WithLabelValues(c.agency(e.Agency)).Inc()
+	case events.LiveInject:
+		c.liveInject(e, n)
 	case events.Know:
 		c.know(e, n)
 	case events.Reached:

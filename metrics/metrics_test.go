@@ -208,3 +208,45 @@ func TestAgreesWithSummary(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveInject: an inject added during the run gets its audience, reach
+// and deadline series from the live_inject event that carries it.
+func TestLiveInject(t *testing.T) {
+	names := &events.Names{Agencies: []liaison.AgencyID{"a", "b", "c"}, Types: []liaison.MessageType{"m"},
+		Reasons: events.Reasons}
+	c := metrics.New()
+	c.Start(sim.Started{Info: &events.RunInfo{Scenario: "s"}, Names: names})
+	names.Items = append(names.Items, "L-1") // as the recorder's tables grow
+	ev := func(k events.Kind, t liaison.Time, agency int32) *events.Event {
+		return &events.Event{T: t, Kind: k, Agency: agency, MsgFrom: -1, Channel: -1, Type: 0, Item: 0,
+			Peer: -1, Reason: -1, CauseFrom: -1}
+	}
+	live := ev(events.LiveInject, liaison.Hour, -1)
+	live.Raw = []byte(`"inject":{"id":"L-1","to":"a","type":"m","audience":["b","c"],"deadline_seconds":600}`)
+	c.Observe(live, names)
+	know := ev(events.Know, liaison.Hour+5*liaison.Minute, 1)
+	know.Value = 5 * liaison.Minute
+	c.Observe(know, names)
+	c.Observe(ev(events.Know, liaison.Hour, 0), names) // the recipient: not in the audience
+	want := `
+# HELP liaison_inject_audience Agencies in the inject's audience.
+# TYPE liaison_inject_audience gauge
+liaison_inject_audience{inject="L-1"} 2
+# HELP liaison_inject_deadline_seconds Time the inject's audience has to learn it, in seconds after the inject.
+# TYPE liaison_inject_deadline_seconds gauge
+liaison_inject_deadline_seconds{inject="L-1"} 600
+# HELP liaison_inject_reach Audience members that know the inject's item.
+# TYPE liaison_inject_reach gauge
+liaison_inject_reach{inject="L-1"} 1
+# HELP liaison_inject_time_seconds Simulated time of the inject, in seconds since the start.
+# TYPE liaison_inject_time_seconds gauge
+liaison_inject_time_seconds{inject="L-1"} 3600
+`
+	if err := testutil.GatherAndCompare(c.Registry(), strings.NewReader(want), metrics.InjectAudience,
+		metrics.InjectDeadline, metrics.InjectReach, metrics.InjectAt); err != nil {
+		t.Error(err)
+	}
+	if n, _ := testutil.GatherAndCount(c.Registry(), metrics.Knows); n != 3 {
+		t.Errorf("%d %s series, want one per agency", n, metrics.Knows)
+	}
+}
