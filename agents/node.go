@@ -42,6 +42,16 @@ type Node struct {
 	hostOf []int32  // node index of every agency, from the first grant
 	sentTo []uint64 // messages published, by destination node
 
+	// Need to know (see UseAgencyConns): each agency's connection, the
+	// subjects it has published to without refusal, this window's
+	// publishes still to be confirmed, and what was seen of each
+	// connection's refusals.
+	conns       map[int32]*broker.Conn
+	confirmed   map[pubKey]bool
+	unconfirmed []Message
+	refusedSeen map[*broker.Conn]int
+	lastErr     map[*broker.Conn]error
+
 	// Resilience (see Resilient): this window's messages, the messages
 	// received lately by id, and the window bounds that date them.
 	window            []sent
@@ -103,7 +113,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		ids = append(ids, n.m.Names.Agencies[ix])
 		for c := range n.m.channels {
 			if s := n.m.channels[c].subjects[ix]; s != "" {
-				sub, err := n.conn.Subscribe(s, handler)
+				sub, err := n.connOf(ix).Subscribe(s, handler)
 				if err != nil {
 					return fmt.Errorf("agents: %s subscribing to %s: %w", ids[len(ids)-1], s, err)
 				}
@@ -118,8 +128,10 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			}
 		}
 	}
-	if err := n.conn.Flush(); err != nil {
-		return fmt.Errorf("agents: node %s: %w", n.name, err)
+	for _, c := range n.allConns() {
+		if err := c.Flush(); err != nil {
+			return fmt.Errorf("agents: node %s: %w", n.name, err)
+		}
 	}
 	link, err := broker.JoinRun(ctx, n.conn, n.subj, n.name, n.m.Digest(), ids)
 	if err != nil {
@@ -222,6 +234,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if n.pubErrs > 0 {
 				return fmt.Errorf("agents: node %s: %d publishes failed: %s", n.name, n.pubErrs, n.conn.Errors.Last())
 			}
+			if err := n.confirmPublishes(); err != nil {
+				return err
+			}
 			if err := n.slowConsumer(); err != nil {
 				return err
 			}
@@ -250,9 +265,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 // slowConsumer fails the node when the client library dropped messages it
 // could not hold: the run cannot be trusted, and must say so.
 func (n *Node) slowConsumer() error {
-	if k := n.conn.Errors.SlowConsumer.Load(); k > 0 {
-		return fmt.Errorf("agents: node %s: slow consumer: the NATS client dropped messages %d times (pending limit %d per subscription); raise or remove the limit",
-			n.name, k, n.PendingLimit)
+	for _, c := range n.allConns() {
+		if k := c.Errors.SlowConsumer.Load(); k > 0 {
+			return fmt.Errorf("agents: node %s: slow consumer: the NATS client dropped messages %d times (pending limit %d per subscription); raise or remove the limit",
+				n.name, k, n.PendingLimit)
+		}
 	}
 	return nil
 }
@@ -367,11 +384,106 @@ func (n *Node) publish(m *Message) {
 	if n.seen != nil {
 		n.window = append(n.window, sent{subject, append([]byte(nil), n.pubBuf...)})
 	}
-	if err := n.conn.Publish(subject, n.pubBuf); err != nil {
+	conn := n.connOf(m.From)
+	if n.confirmed != nil && !n.confirmed[pubKey{m.From, subject}] {
+		n.unconfirmed = append(n.unconfirmed, *m)
+	}
+	if err := conn.Publish(subject, n.pubBuf); err != nil {
 		n.pubErrs++
 		return
 	}
 	n.sentTo[n.hostOf[m.To]]++
+}
+
+// UseAgencyConns gives each hosted agency its own connection, as its own
+// NATS user: the server then enforces what the agency may publish and
+// subscribe to (need to know), and its refusals become drops with reason
+// permission. The node's own connection still carries the time service's
+// traffic. Call before Run.
+func (n *Node) UseAgencyConns(conns map[int32]*broker.Conn) {
+	n.conns = conns
+	n.confirmed = map[pubKey]bool{}
+	n.refusedSeen = map[*broker.Conn]int{}
+	n.lastErr = map[*broker.Conn]error{}
+}
+
+func (n *Node) connOf(agency int32) *broker.Conn {
+	if c := n.conns[agency]; c != nil {
+		return c
+	}
+	return n.conn
+}
+
+// allConns lists the node's connections, its own first.
+func (n *Node) allConns() []*broker.Conn {
+	out := []*broker.Conn{n.conn}
+	for _, ix := range n.hosted {
+		if c := n.conns[ix]; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// pubKey is one agency publishing to one subject: permissions are per
+// user and subject, so one confirmed publish confirms all that follow.
+type pubKey struct {
+	from    int32
+	subject string
+}
+
+// confirmPublishes learns, for the window's first publishes of each agency
+// to each subject, whether the server took them. A round trip on the
+// agency's connection brings any refusal before its answer; the refused
+// messages are dropped with reason permission, the others' subjects
+// confirmed. The drops are emitted in publish order at a fixed point of
+// the window, so runs stay deterministic.
+func (n *Node) confirmPublishes() error {
+	if len(n.unconfirmed) == 0 {
+		return nil
+	}
+	refused := map[pubKey]bool{}
+	flushed := map[int32]bool{}
+	for i := range n.unconfirmed {
+		from := n.unconfirmed[i].From
+		if flushed[from] {
+			continue
+		}
+		flushed[from] = true
+		c := n.connOf(from)
+		if err := c.FlushTimeout(10 * time.Second); err != nil {
+			return fmt.Errorf("agents: node %s: confirming %s's publishes: %w", n.name, n.m.Names.Agencies[from], err)
+		}
+		if last := c.LastError(); last != nil && last != n.lastErr[c] {
+			n.lastErr[c] = last
+			deadline := time.Now().Add(10 * time.Second)
+			for !c.Errors.Handled(last) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("agents: node %s: the error %q was not handed to its handler", n.name, last)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		subjects, total := c.Errors.Refused(n.refusedSeen[c])
+		n.refusedSeen[c] = total
+		for _, s := range subjects {
+			refused[pubKey{from, s}] = true
+		}
+	}
+	for i := range n.unconfirmed {
+		m := &n.unconfirmed[i]
+		key := pubKey{m.From, n.m.channels[m.Channel].subjects[m.To]}
+		if !refused[key] {
+			n.confirmed[key] = true
+			continue
+		}
+		n.sentTo[n.hostOf[m.To]]--
+		n.agents[m.From].emit(events.Event{T: m.SentAt, Kind: events.Drop, MsgFrom: m.From, MsgSeq: m.Seq,
+			Channel: m.Channel, Type: m.Type, Item: m.Item, Peer: m.To,
+			Reason: events.ReasonIndex(liaison.DropPermission)})
+	}
+	n.unconfirmed = n.unconfirmed[:0]
+	return nil
 }
 
 // sent is one published message, kept for the window in case the service

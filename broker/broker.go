@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +133,10 @@ type ErrorCounts struct {
 	Permission   atomic.Int64
 	Other        atomic.Int64
 	last         atomic.Value // string
+
+	mu      sync.Mutex
+	refused []string // subjects of refused publishes, in order
+	handled error    // the latest error the handler saw
 }
 
 // Total returns the number of errors seen.
@@ -150,12 +156,40 @@ func (c *ErrorCounts) record(err error) {
 		c.SlowConsumer.Add(1)
 	case err != nil && strings.Contains(strings.ToLower(err.Error()), "permissions violation"):
 		c.Permission.Add(1)
+		if m := refusedPublish.FindStringSubmatch(err.Error()); m != nil {
+			c.mu.Lock()
+			c.refused = append(c.refused, m[1])
+			c.mu.Unlock()
+		}
 	default:
 		c.Other.Add(1)
 	}
 	if err != nil {
 		c.last.Store(err.Error())
 	}
+	c.mu.Lock()
+	c.handled = err
+	c.mu.Unlock()
+}
+
+// refusedPublish finds the subject in the server's refusal of a publish.
+var refusedPublish = regexp.MustCompile(`(?i)permissions violation for publish to "([^"]+)"`)
+
+// Refused returns the subjects whose publishes the server refused, from
+// the from-th refusal on, and the count so far.
+func (c *ErrorCounts) Refused(from int) ([]string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.refused[min(from, len(c.refused)):]...), len(c.refused)
+}
+
+// Handled reports whether the error handler has seen err (the same error
+// value) as its latest. Errors reach the handler in the order the server
+// sent them, so once the connection's last error is handled, all are.
+func (c *ErrorCounts) Handled(err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handled == err
 }
 
 // Conn is a NATS connection with its error accounting.

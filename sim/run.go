@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
 	"liaison"
 	"liaison/agents"
+	"liaison/auth"
 	"liaison/broker"
 	"liaison/events"
 	"liaison/scenarios"
@@ -65,6 +67,15 @@ type Config struct {
 	// PendingLimit caps each agency subscription's pending messages (zero:
 	// no limit); a node that overflows fails the run.
 	PendingLimit int
+	// NeedToKnow connects every agency as its own NATS user, allowed only
+	// the subjects of its channels: on the embedded server with a plan
+	// made for the run (Tamper, for tests, may change it first); on an
+	// external server with the users in Creds (liaison auth's seed files).
+	NeedToKnow bool
+	Creds      string
+	Tamper     func(*auth.Plan)
+	// ConnectOptions are added to every connection the run makes (TLS).
+	ConnectOptions []nats.Option
 	// RunID fixes the token in the run's subjects; empty picks a unique
 	// one. Nodes in other processes must know it.
 	RunID string
@@ -88,9 +99,17 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	creds, plan, err := credentials(cfg, sc)
+	if err != nil {
+		return nil, err
+	}
 	srv := cfg.Server
 	if srv == nil && cfg.NATSURL == "" {
-		srv, err = broker.StartServer(broker.ServerOptions{Name: "liaison", Listen: cfg.Listen})
+		so := broker.ServerOptions{Name: "liaison", Listen: cfg.Listen}
+		if plan != nil {
+			so.Options = plan.ServerOptions
+		}
+		srv, err = broker.StartServer(so)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +138,11 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		nodes, parts = cfg.ExternalNodes, nil
 	}
 
-	svcConn, err := broker.Connect(cfg.NATSURL, srv, "liaison time service "+runID)
+	svcOpts, err := creds(auth.ServiceUser)
+	if err != nil {
+		return nil, err
+	}
+	svcConn, err := broker.Connect(cfg.NATSURL, srv, "liaison time service "+runID, svcOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +154,11 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		}
 	}()
 	for i := range parts {
-		c, err := broker.Connect(cfg.NATSURL, srv, fmt.Sprintf("liaison node %d %s", i, runID))
+		nodeOpts, err := creds(auth.NodeUser)
+		if err != nil {
+			return nil, err
+		}
+		c, err := broker.Connect(cfg.NATSURL, srv, fmt.Sprintf("liaison node %d %s", i, runID), nodeOpts...)
 		if err != nil {
 			return nil, err
 		}
@@ -218,6 +245,23 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 			n.Resilient() // an external server may be a cluster whose members fail
 		}
 		n.PendingLimit = cfg.PendingLimit
+		if cfg.NeedToKnow || cfg.Creds != "" {
+			agencyConns := map[int32]*broker.Conn{}
+			for _, ix := range parts[i] {
+				id := string(model.Names.Agencies[ix])
+				opts, err := creds(id)
+				if err != nil {
+					return nil, err
+				}
+				c, err := broker.Connect(cfg.NATSURL, srv, "liaison agency "+id+" "+runID, opts...)
+				if err != nil {
+					return nil, fmt.Errorf("sim: connecting %s as its own user: %w", id, err)
+				}
+				conns = append(conns, c)
+				agencyConns[ix] = c
+			}
+			n.UseAgencyConns(agencyConns)
+		}
 		wg.Go(func() { nodeErrs[i] = n.Run(ctx) })
 	}
 	_, svcErr := svc.Run(ctx)
@@ -234,9 +278,44 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		return nil, err
 	}
 	for _, c := range append(conns, svcConn) {
-		if n := c.Errors.Total(); n > 0 {
+		// Refused publishes are drops with reason permission, in the log
+		// and the summary; anything else the connections saw is a fault.
+		if n := c.Errors.Total() - c.Errors.Permission.Load(); n > 0 {
 			return nil, fmt.Errorf("sim: NATS reported %d asynchronous errors on %s: %s", n, c.Opts.Name, c.Errors.Last())
 		}
 	}
 	return rec.Close(model.End)
+}
+
+// credentials returns the connect options for each user of the run, and the
+// plan an embedded server enforces (nil when none).
+func credentials(cfg Config, sc *scenarios.Scenario) (func(id string) ([]nats.Option, error), *auth.Plan, error) {
+	switch {
+	case cfg.Creds != "":
+		return func(id string) ([]nats.Option, error) {
+			o, err := auth.Option(auth.SeedFile(cfg.Creds, id))
+			if err != nil {
+				return nil, err
+			}
+			return append([]nats.Option{o}, cfg.ConnectOptions...), nil
+		}, nil, nil
+	case cfg.NeedToKnow && cfg.NATSURL == "" && cfg.Server == nil:
+		plan, err := auth.NewPlan(sc)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cfg.Tamper != nil {
+			cfg.Tamper(plan)
+		}
+		return func(id string) ([]nats.Option, error) {
+			o, err := plan.Option(id)
+			if err != nil {
+				return nil, err
+			}
+			return append([]nats.Option{o}, cfg.ConnectOptions...), nil
+		}, plan, nil
+	case cfg.NeedToKnow:
+		return nil, nil, errors.New("sim: need to know on a server this run did not start needs the users' seed files (Creds; liaison auth writes them)")
+	}
+	return func(string) ([]nats.Option, error) { return cfg.ConnectOptions, nil }, nil, nil
 }

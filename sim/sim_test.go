@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"liaison/auth"
 	"liaison/broker"
 	"liaison/events"
 	"liaison/scenarios"
@@ -342,5 +343,40 @@ func TestSlowConsumerReported(t *testing.T) {
 	_, err = sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 1, PendingLimit: 1})
 	if err == nil || !strings.Contains(err.Error(), "slow consumer") {
 		t.Fatalf("run with a pending limit of 1: %v; want a slow consumer error", err)
+	}
+}
+
+// TestNeedToKnow: with every agency connected as its own NATS user, allowed
+// only its channels' subjects, a run gives the same log as without; when
+// the server refuses an agency a channel, its messages there are dropped
+// with reason permission, counted, and the log is still deterministic.
+func TestNeedToKnow(t *testing.T) {
+	sc := load(t, "testdata/mixed.yaml")
+	_, plain := run(t, sim.Config{Scenario: sc, Seed: 4})
+	_, ntk := run(t, sim.Config{Scenario: sc, Seed: 4, NeedToKnow: true, Nodes: 2})
+	if !bytes.Equal(plain, ntk) {
+		t.Fatal("the need-to-know run differs from the plain one")
+	}
+	// Take away PET's right to publish on the CTG platform.
+	tamper := func(p *auth.Plan) {
+		u := p.User("dk.pet")
+		var keep []string
+		for _, s := range u.Publish {
+			if !strings.Contains(s, ".ctg.") {
+				keep = append(keep, s)
+			}
+		}
+		u.Publish = keep
+	}
+	var logs [][]byte
+	for range 2 {
+		sum, log := run(t, sim.Config{Scenario: sc, Seed: 4, NeedToKnow: true, Tamper: tamper})
+		if n := sum.Messages.DroppedBy["permission"]; n == 0 {
+			t.Fatalf("no permission drops with PET barred from the platform: %+v", sum.Messages)
+		}
+		logs = append(logs, log)
+	}
+	if !bytes.Equal(logs[0], logs[1]) {
+		t.Fatal("runs with refused publishes are not deterministic")
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"liaison/auth"
 	"liaison/broker"
 	"liaison/sim"
 )
@@ -314,4 +315,54 @@ func startClusterB(b *testing.B) []*server.Server {
 		}
 	}
 	return srvs
+}
+
+// TestNeedToKnowProcesses: liaison auth writes the users; a stock
+// configuration of them runs the server; nodes in two processes connect
+// every agency as its own user with --creds, and the run gives the
+// single-process log.
+func TestNeedToKnowProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	if code, _, stderr := cli(t, "auth", "-o", dir, "../../sim/testdata/mixed.yaml"); code != exitOK {
+		t.Fatalf("liaison auth: exit %d: %s", code, stderr)
+	}
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, auth.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Host, opts.Port, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	defer srv.Shutdown()
+	var nodes []*proc
+	for i, p := range []string{"dk.*,no.*", "se.*,eu.*,nordic.*"} {
+		nodes = append(nodes, startNode(t, bin, srv.ClientURL(), fmt.Sprintf("n%d", i+1), p, "--creds", dir))
+	}
+	log, single := filepath.Join(dir, "ntk.jsonl"), filepath.Join(dir, "single.jsonl")
+	code, _, stderr := cli(t, "run", "--nats", srv.ClientURL(), "--creds", dir, "--nodes", "2", "--run", "cluster-test",
+		"--seed", "11", "--quiet", "--events", log, "../../sim/testdata/mixed.yaml")
+	if code != exitOK {
+		for _, n := range nodes {
+			t.Logf("node: %s", n.stderr.String())
+		}
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := cli(t, "run", "--seed", "11", "--quiet", "--events", single, "../../sim/testdata/mixed.yaml"); code != exitOK {
+		t.Fatalf("single run: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(log)
+	b, _ := os.ReadFile(single)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the need-to-know run over processes differs from the single-process one")
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"liaison"
+	"liaison/auth"
 	"liaison/broker"
 	"liaison/events"
 	"liaison/sim"
@@ -245,9 +246,10 @@ func (p *progress) stop() {
 }
 
 // natsFlags are the flags of the facilitator's commands.
-func natsFlags(fs *flag.FlagSet) (url, run *string) {
+func natsFlags(fs *flag.FlagSet) (url, run *string, client clientFlags) {
 	return fs.String("nats", "", "the NATS server of the run (`URL`, as printed by liaison run --listen)"),
-		fs.String("run", "", "the run's `ID` (default: the only run on the server)")
+		fs.String("run", "", "the run's `ID` (default: the only run on the server)"),
+		addClientFlags(fs)
 }
 
 // findRun returns the id of the only run answering on the server.
@@ -282,12 +284,17 @@ func findRun(nc *nats.Conn) (string, error) {
 }
 
 // ask sends a control request and interprets the answer.
-func (m *Main) ask(url, run, verb string, body []byte, what string) int {
+func (m *Main) ask(url, run string, client clientFlags, verb string, body []byte, what string) int {
 	if url == "" {
 		fmt.Fprintln(m.Stderr, "liaison: --nats URL is required (the address liaison run --listen printed)")
 		return exitInvalid
 	}
-	nc, err := broker.Connect(url, nil, "liaison "+verb)
+	opts, err := client.as(auth.FacilitatorUser)
+	if err != nil {
+		fmt.Fprintln(m.Stderr, "liaison:", err)
+		return exitInvalid
+	}
+	nc, err := broker.Connect(url, nil, "liaison "+verb, opts...)
 	if err != nil {
 		fmt.Fprintln(m.Stderr, "liaison:", err)
 		return exitFailed
@@ -321,7 +328,7 @@ func (m *Main) ask(url, run, verb string, body []byte, what string) int {
 func (m *Main) inject(_ context.Context, args []string) int {
 	fs := flag.NewFlagSet("liaison inject", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	url, run := natsFlags(fs)
+	url, run, client := natsFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitInvalid
@@ -342,13 +349,13 @@ func (m *Main) inject(_ context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison inject:", err)
 		return exitInvalid
 	}
-	return m.ask(*url, *run, "inject", append([]byte(name+"\n"), data...), "inject delivered")
+	return m.ask(*url, *run, client, "inject", append([]byte(name+"\n"), data...), "inject delivered")
 }
 
 func (m *Main) control(_ context.Context, args []string) int {
 	fs := flag.NewFlagSet("liaison control", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	url, run := natsFlags(fs)
+	url, run, client := natsFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitInvalid
@@ -358,5 +365,5 @@ func (m *Main) control(_ context.Context, args []string) int {
 		return exitInvalid
 	}
 	what := map[string]string{"pause": "paused", "resume": "resumed"}[pos[0]]
-	return m.ask(*url, *run, pos[0], nil, what)
+	return m.ask(*url, *run, client, pos[0], nil, what)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"liaison/agents"
+	"liaison/auth"
 	"liaison/broker"
 	"liaison/scenarios"
 )
@@ -32,6 +33,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	variant := fs.String("variant", "", "the variant the run uses")
 	seed := fs.Uint64("seed", 0, "the seed the run uses (default: the scenario's)")
 	name := fs.String("name", "", "this node's `NAME` in the run (default: the host name and process id)")
+	client := addClientFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitInvalid
@@ -90,15 +92,43 @@ func (m *Main) node(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
 		return exitInvalid
 	}
-	conn, err := broker.Connect(*natsURL, nil, "liaison node "+*name)
+	nodeOpts, err := client.as(auth.NodeUser)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
+		return exitInvalid
+	}
+	conn, err := broker.Connect(*natsURL, nil, "liaison node "+*name, nodeOpts...)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
 		return exitFailed
 	}
 	defer conn.Close()
+	// With --creds every agency connects as its own user: the servers
+	// enforce what each may hear and say.
+	agencyConns := map[int32]*broker.Conn{}
+	if *client.creds != "" {
+		for _, ix := range hosted {
+			id := string(applied.Agencies[ix].ID)
+			opts, err := client.as(id)
+			if err != nil {
+				fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
+				return exitInvalid
+			}
+			c, err := broker.Connect(*natsURL, nil, "liaison agency "+id, opts...)
+			if err != nil {
+				fmt.Fprintf(m.Stderr, "liaison node: %s: %v\n", id, err)
+				return exitFailed
+			}
+			defer c.Close()
+			agencyConns[ix] = c
+		}
+	}
 	fmt.Fprintf(m.Stderr, "liaison node %s: hosting %s for run %s\n", *name, strings.Join(ids, ", "), runID)
 	n := agents.NewNode(model, conn, subj, *name, hosted)
 	n.Resilient()
+	if len(agencyConns) > 0 {
+		n.UseAgencyConns(agencyConns)
+	}
 	if err := n.Run(ctx); err != nil {
 		fmt.Fprintf(m.Stderr, "liaison node %s: %v\n", *name, err)
 		return exitFailed
