@@ -151,25 +151,27 @@ func (c *ErrorCounts) Last() string {
 }
 
 func (c *ErrorCounts) record(err error) {
+	if err == nil {
+		return
+	}
+	// The text and the refused subject first, the counts last: whoever
+	// sees a count move finds what it counted.
+	c.last.Store(err.Error())
+	perm := strings.Contains(strings.ToLower(err.Error()), "permissions violation")
+	c.mu.Lock()
+	if m := refusedPublish.FindStringSubmatch(err.Error()); perm && m != nil {
+		c.refused = append(c.refused, m[1])
+	}
+	c.handled = err
+	c.mu.Unlock()
 	switch {
 	case errors.Is(err, nats.ErrSlowConsumer):
 		c.SlowConsumer.Add(1)
-	case err != nil && strings.Contains(strings.ToLower(err.Error()), "permissions violation"):
+	case perm:
 		c.Permission.Add(1)
-		if m := refusedPublish.FindStringSubmatch(err.Error()); m != nil {
-			c.mu.Lock()
-			c.refused = append(c.refused, m[1])
-			c.mu.Unlock()
-		}
 	default:
 		c.Other.Add(1)
 	}
-	if err != nil {
-		c.last.Store(err.Error())
-	}
-	c.mu.Lock()
-	c.handled = err
-	c.mu.Unlock()
 }
 
 // refusedPublish finds the subject in the server's refusal of a publish.
