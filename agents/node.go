@@ -52,6 +52,14 @@ type Node struct {
 	refusedSeen map[*broker.Conn]int
 	lastErr     map[*broker.Conn]error
 
+	// Replacing a failed node (see KeepSent, catchUp): whether a window is
+	// being re-run, what was sent to each node, and how many messages came
+	// from other nodes.
+	silent     bool
+	keepSent   bool
+	sentLog    [][]sent
+	recvOthers uint64
+
 	// Resilience (see Resilient): this window's messages, the messages
 	// received lately by id, and the window bounds that date them.
 	window            []sent
@@ -100,6 +108,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			return
 		} else {
 			n.inbox = append(n.inbox, w)
+			if int(w.msg.From) < len(n.agents) && n.agents[w.msg.From] == nil {
+				n.recvOthers++
+			}
 		}
 		n.recv++
 		n.mu.Unlock()
@@ -159,6 +170,24 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			if g.Abort != "" {
 				return fmt.Errorf("agents: node %s: run aborted: %s", n.name, g.Abort)
 			}
+			if g.Node >= 0 && g.Node != link.Index() {
+				continue // for another node
+			}
+			if g.Catchup != nil {
+				// This node replaces one that failed: re-run the windows
+				// so far from what the others send again, then go on.
+				if err := n.catchUp(ctx, link, g); err != nil {
+					return err
+				}
+				epoch = g.Epoch
+				continue
+			}
+			if g.Replay {
+				if g.ReplayNode != link.Index() {
+					n.replay(g.ReplayNode)
+				}
+				continue
+			}
 			if g.Node >= 0 {
 				// The service expects more messages than have arrived.
 				waitFor = g.Expect
@@ -188,56 +217,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 					return err
 				}
 				continue
-			}
-			// A new window: the last one's chunks are no longer needed.
-			for i := range n.chunks {
-				n.spare = append(n.spare, n.chunks[i][:0])
-			}
-			n.chunks = n.chunks[:0]
-			n.window = n.window[:0]
-			if g.Hosts != nil {
-				if err := n.setHosts(g.Hosts); err != nil {
-					return err
-				}
+			case link.Replacement && epoch == 0:
+				continue // a replacement waits for its catch-up
 			}
 			epoch, waitFor = g.Epoch, 0
-			n.mu.Lock()
-			// Grants come in order: every window before this one has
-			// settled, so any message sent before the last one's end
-			// that arrives now is a copy.
-			n.settled, n.frontier = n.frontier, g.Until
-			if n.seen != nil {
-				for id, sent := range n.seen {
-					if sent < n.settled {
-						delete(n.seen, id)
-					}
-				}
-			}
-			n.mu.Unlock()
-			if err := n.drain(); err != nil {
-				return err
-			}
-			for _, in := range g.Injects {
-				item, def, err := n.m.AddLive(in.Def, in.At)
-				if err != nil {
-					return err
-				}
-				if a := n.agents[n.m.AgencyIndex(def.To)]; a != nil {
-					a.schedule(qevent{t: in.At, prio: prioInject, aux: item})
-				}
-			}
-			if g.End {
-				n.dropInTransit(g.Until)
-			} else {
-				n.process(g.Until)
-			}
-			if n.pubErrs > 0 {
-				return fmt.Errorf("agents: node %s: %d publishes failed: %s", n.name, n.pubErrs, n.conn.Errors.Last())
-			}
-			if err := n.confirmPublishes(); err != nil {
-				return err
-			}
-			if err := n.slowConsumer(); err != nil {
+			if err := n.runWindow(g, false); err != nil {
 				return err
 			}
 			r, err := n.report(epoch)
@@ -272,6 +256,126 @@ func (n *Node) slowConsumer() error {
 		}
 	}
 	return nil
+}
+
+// runWindow runs one granted window. Silent, it only rebuilds state: what
+// it would log is dropped, and what it would send to other nodes (which
+// got it long ago) is only counted; messages to its own agencies are
+// delivered in process, as they were over NATS the first time.
+func (n *Node) runWindow(g broker.Grant, silent bool) error {
+	// The last window's chunks are no longer needed.
+	for i := range n.chunks {
+		n.spare = append(n.spare, n.chunks[i][:0])
+	}
+	n.chunks = n.chunks[:0]
+	n.window = n.window[:0]
+	if g.Hosts != nil {
+		if err := n.setHosts(g.Hosts); err != nil {
+			return err
+		}
+	}
+	n.mu.Lock()
+	// Grants come in order: every window before this one has settled, so
+	// any message sent before the last one's end that arrives now is a
+	// copy. (A replacement catching up keeps everything.)
+	n.settled, n.frontier = n.frontier, g.Until
+	if n.seen != nil && !silent {
+		for id, sent := range n.seen {
+			if sent < n.settled {
+				delete(n.seen, id)
+			}
+		}
+	}
+	n.mu.Unlock()
+	if err := n.drain(); err != nil {
+		return err
+	}
+	for _, in := range g.Injects {
+		item, def, err := n.m.AddLive(in.Def, in.At)
+		if err != nil {
+			return err
+		}
+		if a := n.agents[n.m.AgencyIndex(def.To)]; a != nil {
+			a.schedule(qevent{t: in.At, prio: prioInject, aux: item})
+		}
+	}
+	n.silent = silent
+	if g.End {
+		n.dropInTransit(g.Until)
+	} else {
+		n.process(g.Until)
+	}
+	n.silent = false
+	if n.pubErrs > 0 {
+		return fmt.Errorf("agents: node %s: %d publishes failed: %s", n.name, n.pubErrs, n.conn.Errors.Last())
+	}
+	if err := n.confirmPublishes(); err != nil {
+		return err
+	}
+	return n.slowConsumer()
+}
+
+// catchUp re-runs the windows granted before this node replaced a failed
+// one: it waits until the other nodes' messages (sent again) are all in,
+// re-runs every window silently but, unless the failed node had reported
+// it, the current one, and reports that.
+func (n *Node) catchUp(ctx context.Context, link *broker.Node, g broker.Grant) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(catchUpWait)
+	for {
+		n.mu.Lock()
+		have := n.recvOthers
+		n.mu.Unlock()
+		if have >= g.Others {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("agents: node %s: catching up, %d of the %d messages the other nodes sent have come again after %s",
+				n.name, have, g.Others, catchUpWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		case <-n.arrived:
+		}
+	}
+	for i, w := range g.Catchup {
+		last := i == len(g.Catchup)-1
+		if err := n.runWindow(w, !last || g.Silent); err != nil {
+			return err
+		}
+		if last && !g.Silent {
+			r, err := n.report(g.Epoch)
+			if err != nil {
+				return err
+			}
+			return link.Report(r, n.chunks)
+		}
+	}
+	return nil
+}
+
+// catchUpWait bounds how long a replacement waits for the messages the
+// other nodes send it again.
+const catchUpWait = 20 * time.Second
+
+// KeepSent makes the node keep every message it sends to other nodes for
+// the whole run, so that it can send them again to a node that replaces
+// a failed one (see broker.Service.Resume). Memory grows with the run.
+// Call before Run.
+func (n *Node) KeepSent() { n.keepSent = true }
+
+// replay publishes again everything sent to node j.
+func (n *Node) replay(j int) {
+	if j < len(n.sentLog) {
+		for _, s := range n.sentLog[j] {
+			if err := n.conn.Publish(s.subject, s.data); err != nil {
+				n.pubErrs++
+			}
+		}
+	}
 }
 
 // updateIfArrived reports again once the count the service expects has
@@ -379,8 +483,30 @@ func (n *Node) dropInTransit(end liaison.Time) {
 
 // publish sends one message hop over NATS.
 func (n *Node) publish(m *Message) {
+	dest := n.hostOf[m.To]
+	if n.silent {
+		// Re-running a window that others have already seen: count the
+		// message as sent; deliver it here if it is for us.
+		n.sentTo[dest]++
+		if n.agents[m.To] != nil {
+			n.mu.Lock()
+			w := &work{msg: *m}
+			n.inbox = append(n.inbox, w)
+			n.recv++
+			if n.seen != nil {
+				n.seen[msgID{m.From, m.Seq}] = m.SentAt
+			}
+			n.mu.Unlock()
+		} else if n.keepSent {
+			n.logSent(int(dest), n.m.channels[m.Channel].subjects[m.To], m.appendBinary(nil))
+		}
+		return
+	}
 	n.pubBuf = m.appendBinary(n.pubBuf[:0])
 	subject := n.m.channels[m.Channel].subjects[m.To]
+	if n.keepSent && n.agents[m.To] == nil {
+		n.logSent(int(dest), subject, append([]byte(nil), n.pubBuf...))
+	}
 	if n.seen != nil {
 		n.window = append(n.window, sent{subject, append([]byte(nil), n.pubBuf...)})
 	}
@@ -392,7 +518,7 @@ func (n *Node) publish(m *Message) {
 		n.pubErrs++
 		return
 	}
-	n.sentTo[n.hostOf[m.To]]++
+	n.sentTo[dest]++
 }
 
 // UseAgencyConns gives each hosted agency its own connection, as its own
@@ -521,6 +647,13 @@ func (n *Node) duplicate(m *Message) bool {
 	return false
 }
 
+func (n *Node) logSent(dest int, subject string, data []byte) {
+	for len(n.sentLog) <= dest {
+		n.sentLog = append(n.sentLog, nil)
+	}
+	n.sentLog[dest] = append(n.sentLog[dest], sent{subject, data})
+}
+
 // republish publishes this window's messages again.
 func (n *Node) republish() {
 	for _, s := range n.window {
@@ -532,6 +665,9 @@ func (n *Node) republish() {
 
 // emitEncoded appends one encoded event to this window's chunks.
 func (n *Node) emitEncoded(e *events.Event) {
+	if n.silent {
+		return // a re-run window: the service has these events already
+	}
 	const limit = broker.MaxPayload - 64
 	if len(n.chunks) == 0 || len(n.chunks[len(n.chunks)-1]) > limit-128 {
 		if k := len(n.spare); k > 0 {

@@ -59,6 +59,17 @@ type Grant struct {
 	// messages of window Epoch again (some were lost, say with a server
 	// of a cluster); receivers drop the copies they already have.
 	Resend bool
+	// Replay, when set, is not a window: node ReplayNode has been
+	// replaced after a failure; every other node publishes again
+	// everything it ever sent to it.
+	Replay     bool
+	ReplayNode int
+	// Catchup, for a replacement node (Node), lists the windows granted
+	// so far, to re-run; the last is re-run silently too when Silent.
+	// Others is how many messages the other nodes have sent it.
+	Catchup []Grant
+	Silent  bool
+	Others  uint64
 }
 
 // Downstream message kinds, first byte of every payload on the grant subject.
@@ -66,6 +77,8 @@ const (
 	downGrant  byte = 'G'
 	downExpect byte = 'X'
 	downResend byte = 'S'
+	downReplay byte = 'P'
+	downCatch  byte = 'C'
 	downAbort  byte = 'A'
 )
 
@@ -77,6 +90,27 @@ func appendGrant(b []byte, g Grant) []byte {
 	case g.Resend:
 		b = append(b, downResend)
 		return binary.AppendUvarint(b, g.Epoch)
+	case g.Replay:
+		b = append(b, downReplay)
+		b = binary.AppendUvarint(b, g.Epoch)
+		return binary.AppendUvarint(b, uint64(g.ReplayNode))
+	case g.Catchup != nil:
+		b = append(b, downCatch)
+		b = binary.AppendUvarint(b, g.Epoch)
+		b = binary.AppendUvarint(b, uint64(g.Node))
+		b = binary.AppendUvarint(b, g.Others)
+		silent := uint64(0)
+		if g.Silent {
+			silent = 1
+		}
+		b = binary.AppendUvarint(b, silent)
+		b = binary.AppendUvarint(b, uint64(len(g.Catchup)))
+		for _, w := range g.Catchup {
+			one := appendGrant(nil, w)
+			b = binary.AppendUvarint(b, uint64(len(one)))
+			b = append(b, one...)
+		}
+		return b
 	case g.Node >= 0:
 		b = append(b, downExpect)
 		b = binary.AppendUvarint(b, g.Epoch)
@@ -119,6 +153,29 @@ func decodeGrant(b []byte) (Grant, error) {
 	switch kind {
 	case downResend:
 		g.Resend = true
+	case downReplay:
+		g.Replay, g.ReplayNode = true, int(d.uvarint())
+	case downCatch:
+		g.Node = int(d.uvarint())
+		g.Others = d.uvarint()
+		g.Silent = d.uvarint() == 1
+		n := d.uvarint()
+		if n > uint64(len(d.b)) {
+			return g, errors.New("broker: bad catch-up")
+		}
+		g.Catchup = make([]Grant, 0, n)
+		for range n {
+			k := d.uvarint()
+			if d.err || k > uint64(len(d.b)) {
+				return g, errors.New("broker: bad catch-up")
+			}
+			w, err := decodeGrant(d.b[:k])
+			if err != nil {
+				return g, err
+			}
+			d.b = d.b[k:]
+			g.Catchup = append(g.Catchup, w)
+		}
 	case downExpect:
 		g.Node = int(d.uvarint())
 		g.Expect = d.uvarint()
@@ -236,6 +293,10 @@ func decodeReport(b []byte, sentTo []uint64) (Report, error) {
 // sends reports. Agents' own traffic goes over the same connection on their
 // own subjects.
 type Node struct {
+	// Replacement is set when the node joined a run that had lost a node
+	// with the same agencies: it must catch up (see Grant.Catchup).
+	Replacement bool
+
 	conn   *Conn
 	subj   Subjects
 	up     string // this node's Up subject
@@ -261,9 +322,9 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, a
 		if err != nil {
 			g = Grant{Abort: err.Error(), Node: -1}
 		}
-		if g.Node >= 0 && g.Node != n.index {
-			return // another node's expectation
-		}
+		// Messages for one node (expectations, catch-ups) reach every
+		// node; the receiver filters (Grants), since a catch-up can come
+		// before the join's answer has told this node its index.
 		select {
 		case n.grants <- g:
 		case <-n.done:
@@ -283,7 +344,11 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, a
 		cancel()
 		if err == nil {
 			reply := string(msg.Data)
-			if idx, ok := strings.CutPrefix(reply, "ok "); ok {
+			idx, ok := strings.CutPrefix(reply, "ok ")
+			if r, resumed := strings.CutPrefix(reply, "resume "); resumed {
+				idx, ok, n.Replacement = r, true, true
+			}
+			if ok {
 				n.index, err = strconv.Atoi(idx)
 				if err != nil {
 					return nil, fmt.Errorf("broker: bad join reply %q", reply)
@@ -291,6 +356,12 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, a
 				n.up = subj.Up(n.index)
 				n.wg.Go(n.heartbeat)
 				return n, nil
+			}
+			if strings.HasPrefix(reply, "wait: ") {
+				// A replacement asks again until its predecessor is
+				// declared failed.
+				time.Sleep(200 * time.Millisecond)
+				continue
 			}
 			return nil, fmt.Errorf("broker: the time service refused node %s: %s", name, reply)
 		}
@@ -302,8 +373,9 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, a
 	}
 }
 
-// Grants delivers the service's grants, and its expectations addressed to
-// this node, in order.
+// Grants delivers the service's grants and its messages to nodes, in
+// order; those addressed to another node (Node ≥ 0, not Index) are for the
+// receiver to ignore.
 func (n *Node) Grants() <-chan Grant { return n.grants }
 
 // Index is the node's number in the run, assigned when it joined.
@@ -389,6 +461,15 @@ type Service struct {
 	// Digest names the scenario, variant and seed; joining nodes must
 	// have the same.
 	Digest string
+	// Resume, when set, waits up to ResumeTimeout (default 2m) for a
+	// replacement of a node that falls silent, instead of ending the run:
+	// a node started for the same agencies joins, re-runs the windows so
+	// far from what the others send it again, and the run goes on.
+	Resume        bool
+	ResumeTimeout time.Duration
+	// Notify, when set, hears about failures and recoveries as they
+	// happen.
+	Notify func(string)
 	// Window receives each window's event chunks, one slice per node, the
 	// window's end, and the live actions that took effect in it (to be
 	// logged). It runs on the service's goroutine; it may keep the chunks.
@@ -407,6 +488,7 @@ type Service struct {
 	Drift time.Duration
 
 	hosts   []int     // node index of each agency, set when all have joined
+	history []Grant   // every window granted, for replacements to re-run
 	retried time.Time // when the current window was last retried (zero: not yet waited on)
 }
 
@@ -425,6 +507,10 @@ type nodeState struct {
 	chunks   [][]byte
 	asked    uint64   // the count it was last told to expect
 	scratch  []uint64 // decoding buffer for reports
+
+	dead       bool      // fell silent; waiting for a replacement (Resume)
+	deadSince  time.Time //
+	catchingUp bool      // a replacement that has not had its catch-up yet
 }
 
 // Run admits the nodes and grants windows until the run ends. It returns the
@@ -457,7 +543,12 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	defer upSub.Unsubscribe()
 	upSub.SetPendingLimits(-1, -1)
 
-	nodes, err := s.admit(ctx, joinTimeout)
+	joins, stopJoins, err := s.listenJoins()
+	if err != nil {
+		return 0, err
+	}
+	defer stopJoins()
+	nodes, err := s.admit(ctx, joinTimeout, joins)
 	if err != nil {
 		return 0, err
 	}
@@ -474,6 +565,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		}
 		lastGrant = appendGrant(nil, g)
 		s.retried = time.Time{}
+		s.history = append(s.history, g)
 		return s.Conn.Publish(s.Subjects.Grant(), lastGrant)
 	}
 	abort := func(why string) {
@@ -514,6 +606,21 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 			case <-beat.C:
 				s.retry(nodes, epoch, lastGrant)
 				for _, n := range nodes {
+					if n.dead {
+						if d := time.Since(n.deadSince); d > s.resumeTimeout() {
+							why := fmt.Sprintf("node %s (hosting %s) stopped and no replacement joined within %s",
+								n.name, strings.Join(n.agencies, ", "), d.Round(time.Second))
+							abort(why)
+							return until, errors.New("broker: " + why)
+						}
+						continue
+					}
+					if d := time.Since(n.seen); d > silent && s.Resume {
+						n.dead, n.deadSince = true, time.Now()
+						s.notify(fmt.Sprintf("node %s (hosting %s) has been silent for %s; waiting up to %s for a node to take its place (liaison node ... --agencies for the same agencies)",
+							n.name, strings.Join(n.agencies, ", "), d.Round(time.Millisecond), s.resumeTimeout()))
+						continue
+					}
 					if d := time.Since(n.seen); d > silent {
 						why := fmt.Sprintf("node %s (hosting %s) has been silent for %s; it has stopped or lost its connection",
 							n.name, strings.Join(n.agencies, ", "), d.Round(time.Millisecond))
@@ -522,11 +629,17 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 					}
 				}
 				continue
+			case j := <-joins:
+				s.rejoin(j, nodes, epoch)
+				continue
 			case m := <-up:
 				if m.node < 0 || m.node >= len(nodes) {
 					continue
 				}
 				n := nodes[m.node]
+				if n.dead {
+					continue // what a failed node still had on the wire
+				}
 				n.seen = time.Now()
 				switch m.kind {
 				case upHeartbeat:
@@ -638,6 +751,86 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	}
 }
 
+func (s *Service) resumeTimeout() time.Duration {
+	if s.ResumeTimeout > 0 {
+		return s.ResumeTimeout
+	}
+	return 2 * time.Minute
+}
+
+func (s *Service) notify(msg string) {
+	if s.Notify != nil {
+		s.Notify(msg)
+	}
+}
+
+// rejoin admits a replacement for a failed node: same agencies, same
+// digest. Others are refused: the run has begun.
+func (s *Service) rejoin(j join, nodes []*nodeState, epoch uint64) {
+	want := slices.Sorted(slices.Values(j.agencies))
+	for i, n := range nodes {
+		if !n.dead || !slices.Equal(want, slices.Sorted(slices.Values(n.agencies))) {
+			continue
+		}
+		if j.digest != s.Digest {
+			s.Conn.Publish(j.reply, []byte("node "+j.name+" compiled another scenario, variant or seed than the run"))
+			return
+		}
+		s.notify(fmt.Sprintf("node %s takes the place of %s (hosting %s); it catches up from window %d",
+			j.name, n.name, strings.Join(n.agencies, ", "), epoch))
+		n.name, n.dead, n.seen, n.catchingUp, n.asked = j.name, false, time.Now(), true, 0
+		s.Conn.Publish(j.reply, fmt.Appendf(nil, "resume %d", i))
+		// Every other node sends again what it ever sent to the failed
+		// one; the replacement drops what it already has.
+		s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Node: -1, Epoch: epoch, Replay: true, ReplayNode: i}))
+		return
+	}
+	for _, n := range nodes {
+		if s.Resume && slices.Equal(want, slices.Sorted(slices.Values(n.agencies))) {
+			// Its predecessor has not been missed for long enough yet.
+			s.Conn.Publish(j.reply, []byte("wait: node "+n.name+" still hosts these agencies"))
+			return
+		}
+	}
+	s.Conn.Publish(j.reply, []byte("the run has begun and no failed node hosts exactly "+strings.Join(j.agencies, ", ")))
+}
+
+// catchUp sends a replacement the windows to re-run, once every other
+// node has reported for this window (so that it knows how many messages
+// to wait for).
+func (s *Service) catchUp(nodes []*nodeState, epoch uint64) {
+	for j, n := range nodes {
+		if !n.catchingUp {
+			continue
+		}
+		var others uint64
+		ready := true
+		for i, o := range nodes {
+			if i == j {
+				continue
+			}
+			if !o.reported || o.dead || o.catchingUp {
+				ready = false
+				break
+			}
+			others += o.report.SentTo[j]
+		}
+		if !ready {
+			continue
+		}
+		n.catchingUp = false
+		// A node that had reported this window before it failed has its
+		// events in; its replacement re-runs it silently too.
+		silent := n.reported
+		n.reported = silent
+		if !silent {
+			n.chunks = n.chunks[:0]
+		}
+		s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Node: j, Epoch: epoch, Catchup: s.history,
+			Silent: silent, Others: others}))
+	}
+}
+
 // RetryInterval is how long the service waits on a window before it
 // repeats the grant (to nodes that have not reported: the grant or their
 // report was lost) or asks for the window's messages again (every node
@@ -675,8 +868,9 @@ func (s *Service) retry(nodes []*nodeState, epoch uint64, lastGrant []byte) {
 // received every message sent to it. Nodes still waiting for messages are
 // told how many to expect, once per count.
 func (s *Service) settled(nodes []*nodeState, expected []uint64, epoch uint64) bool {
+	s.catchUp(nodes, epoch)
 	for _, n := range nodes {
-		if !n.reported {
+		if !n.reported || n.dead || n.catchingUp {
 			return false
 		}
 	}
@@ -709,12 +903,16 @@ func (s *Service) counts(nodes []*nodeState, expected []uint64) string {
 
 // admit answers join requests until Nodes nodes host every agency exactly
 // once, or the timeout passes with a message naming what is missing.
-func (s *Service) admit(ctx context.Context, timeout time.Duration) ([]*nodeState, error) {
-	type join struct {
-		name, digest string
-		agencies     []string
-		reply        string
-	}
+// join is a node's request to take part.
+type join struct {
+	name, digest string
+	agencies     []string
+	reply        string
+}
+
+// listenJoins takes join requests for the whole run: at the start, and
+// later from replacements of failed nodes.
+func (s *Service) listenJoins() (<-chan join, func(), error) {
 	joins := make(chan join, 64)
 	sub, err := s.Conn.Subscribe(s.Subjects.Join(), func(m *nats.Msg) {
 		lines := strings.Split(strings.TrimSpace(string(m.Data)), "\n")
@@ -725,9 +923,12 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration) ([]*nodeStat
 		joins <- j
 	})
 	if err != nil {
-		return nil, fmt.Errorf("broker: subscribing to joins: %w", err)
+		return nil, nil, fmt.Errorf("broker: subscribing to joins: %w", err)
 	}
-	defer sub.Unsubscribe()
+	return joins, func() { sub.Unsubscribe() }, nil
+}
+
+func (s *Service) admit(ctx context.Context, timeout time.Duration, joins <-chan join) ([]*nodeState, error) {
 	known := map[string]bool{}
 	for _, a := range s.Agencies {
 		known[string(a)] = true

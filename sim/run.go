@@ -76,6 +76,11 @@ type Config struct {
 	Tamper     func(*auth.Plan)
 	// ConnectOptions are added to every connection the run makes (TLS).
 	ConnectOptions []nats.Option
+	// Resume waits for a replacement of a node process that fails
+	// (liaison node --resume for the same agencies) instead of ending the
+	// run; Notify hears of failures and recoveries.
+	Resume bool
+	Notify func(string)
 	// RunID fixes the token in the run's subjects; empty picks a unique
 	// one. Nodes in other processes must know it.
 	RunID string
@@ -231,6 +236,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	svc := &broker.Service{
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
+		Resume: cfg.Resume, Notify: cfg.Notify,
 		Speed: cfg.Speed, Live: live, Script: cfg.Replay,
 		Window: func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
 			windows <- window{chunks, until, actions}

@@ -366,3 +366,48 @@ func TestNeedToKnowProcesses(t *testing.T) {
 		t.Fatal("the need-to-know run over processes differs from the single-process one")
 	}
 }
+
+// TestNodeReplaced: with --resume, a node process killed mid-run is
+// replaced by a new process for the same agencies, which catches up from
+// what the others send it again; the run completes with the single-process
+// event log.
+func TestNodeReplaced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	bin := buildBinary(t)
+	srvs := startCluster(t)
+	var nodes []*proc
+	for i, p := range nodePatterns {
+		nodes = append(nodes, startNode(t, bin, srvs[i].ClientURL(), fmt.Sprintf("n%d", i+1), p, "--resume"))
+	}
+	replaced := make(chan *proc, 1)
+	go func() {
+		time.Sleep(1200 * time.Millisecond)
+		nodes[1].cmd.Process.Kill()
+		time.Sleep(300 * time.Millisecond)
+		replaced <- startNode(t, bin, srvs[2].ClientURL(), "n2-again", nodePatterns[1], "--resume")
+	}()
+	dir := t.TempDir()
+	distLog, singleLog := filepath.Join(dir, "dist.jsonl"), filepath.Join(dir, "single.jsonl")
+	var out, errb bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb}
+	code := m.Run(context.Background(), []string{"run", "--nats", srvs[0].ClientURL(), "--nodes", "3", "--run", "cluster-test",
+		"--seed", "11", "--speed", "86400", "--resume", "--quiet", "--events", distLog, "../../sim/testdata/mixed.yaml"})
+	r := <-replaced
+	if code != exitOK {
+		t.Logf("replacement: %s", r.stderr.String())
+		t.Fatalf("run with a node replaced: exit %d:\n%s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "n2-again takes the place of n2") {
+		t.Errorf("the run did not say a node was replaced:\n%s", errb.String())
+	}
+	if code, _, stderr := cli(t, "run", "--seed", "11", "--quiet", "--events", singleLog, "../../sim/testdata/mixed.yaml"); code != exitOK {
+		t.Fatalf("single run: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(distLog)
+	b, _ := os.ReadFile(singleLog)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the event log of the run with a replaced node differs from the single-process one")
+	}
+}

@@ -34,6 +34,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	seed := fs.Uint64("seed", 0, "the seed the run uses (default: the scenario's)")
 	name := fs.String("name", "", "this node's `NAME` in the run (default: the host name and process id)")
 	client := addClientFlags(fs)
+	resume := fs.Bool("resume", false, "keep what this node sends, so that a failed node of the run can be replaced (liaison run --resume); start a replacement with the same --agencies")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitInvalid
@@ -126,6 +127,9 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	fmt.Fprintf(m.Stderr, "liaison node %s: hosting %s for run %s\n", *name, strings.Join(ids, ", "), runID)
 	n := agents.NewNode(model, conn, subj, *name, hosted)
 	n.Resilient()
+	if *resume {
+		n.KeepSent()
+	}
 	if len(agencyConns) > 0 {
 		n.UseAgencyConns(agencyConns)
 	}

@@ -46,6 +46,7 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	nodes := fs.Int("nodes", 0, "host no agencies here: wait for `N` liaison node processes to join and host them all")
 	runID := fs.String("run", "", "the run's `ID` in NATS subjects (default: the scenario's name with --nodes, else unique)")
 	joinTimeout := fs.Duration("join-timeout", 30*time.Second, "with --nodes, how long to wait for the nodes to join")
+	resume := fs.Bool("resume", false, "with --nodes, wait for a replacement of a node that fails (liaison node --resume for the same agencies) instead of ending the run")
 	var exts []runExtension
 	for _, mk := range runExtensions {
 		e := mk(fs)
@@ -94,7 +95,8 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	}
 
 	cfg := sim.Config{Scenario: sc, Variant: *variant, Seed: s, NATSURL: *natsURL, Nodes: *split,
-		ExternalNodes: *nodes, RunID: *runID, JoinTimeout: *joinTimeout}
+		ExternalNodes: *nodes, RunID: *runID, JoinTimeout: *joinTimeout, Resume: *resume,
+		Notify: func(msg string) { fmt.Fprintln(m.Stderr, "liaison run:", msg) }}
 	if *nodes > 0 && cfg.RunID == "" {
 		cfg.RunID = sc.Name
 	}
