@@ -24,9 +24,9 @@ func (m *Main) auth(_ context.Context, args []string) int {
 	variant := fs.String("variant", "", "the variant whose channels decide who may talk to whom")
 	out := fs.String("o", "", "write "+auth.ConfigFile+" and the <user>.nk seed files to `DIR`")
 	force := fs.Bool("force", false, "replace files that are already there")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 || *out == "" {
 		fmt.Fprintln(m.Stderr, "usage: liaison auth [--variant V] [--force] -o DIR FILE|NAME")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,12 +34,9 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "usage: liaison compare FILE|NAME [--variants a,b,c] [--runs N] [--parallel P] [--seed S] [--csv FILE] [--html FILE]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(m.Stderr, "liaison compare: name exactly one scenario file or built-in name (see liaison list)")

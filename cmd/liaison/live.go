@@ -329,9 +329,9 @@ func (m *Main) inject(_ context.Context, args []string) int {
 	fs := flag.NewFlagSet("liaison inject", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	url, run, client := natsFlags(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(m.Stderr, "usage: liaison inject --nats URL [--run ID] FILE|-   (one inject in the scenario's inject format)")
@@ -339,6 +339,7 @@ func (m *Main) inject(_ context.Context, args []string) int {
 	}
 	name := pos[0]
 	var data []byte
+	var err error
 	if name == "-" {
 		name = "stdin"
 		data, err = io.ReadAll(os.Stdin)
@@ -356,9 +357,9 @@ func (m *Main) control(_ context.Context, args []string) int {
 	fs := flag.NewFlagSet("liaison control", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	url, run, client := natsFlags(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 || (pos[0] != "pause" && pos[0] != "resume") {
 		fmt.Fprintln(m.Stderr, "usage: liaison control --nats URL [--run ID] pause|resume")

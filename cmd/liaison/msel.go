@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,12 +44,9 @@ func (m *Main) mselExport(args []string) int {
 	fs := flag.NewFlagSet("liaison msel export", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	out := fs.String("o", "", "write the CSV to `FILE` (default: stdout)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(m.Stderr, "liaison msel export: name exactly one scenario file or built-in name")
@@ -81,12 +77,9 @@ func (m *Main) mselImport(args []string) int {
 	fs := flag.NewFlagSet("liaison msel import", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	into := fs.String("into", "", "the scenario `FILE` whose injects the CSV replaces")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 || *into == "" {
 		fmt.Fprintln(m.Stderr, "usage: liaison msel import injects.csv --into FILE")

@@ -35,9 +35,9 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	name := fs.String("name", "", "this node's `NAME` in the run (default: the host name and process id)")
 	client := addClientFlags(fs)
 	resume := fs.Bool("resume", false, "keep what this node sends, so that a failed node of the run can be replaced (liaison run --resume); start a replacement with the same --agencies")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 || *natsURL == "" {
 		fmt.Fprintln(m.Stderr, "usage: liaison node --nats URL [--run ID] [--agencies PATTERN,...] [--variant V] [--seed N] FILE|NAME")

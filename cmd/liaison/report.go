@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,12 +29,9 @@ func (m *Main) report(_ context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "usage: liaison report [--format html|md|json] [-o FILE] EVENTS.jsonl")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(m.Stderr, "liaison report: name exactly one event log (written by liaison run --events FILE)")

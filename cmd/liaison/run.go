@@ -16,6 +16,20 @@ import (
 	"liaison/sim"
 )
 
+// parseFlags parses a command's flags (see parseInterleaved) and returns
+// its positional arguments; when it returns !ok the command ends with code:
+// 0 after -h, 2 after bad flags (the flag package has said what is wrong).
+func parseFlags(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	pos, err := parseInterleaved(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, exitOK, false
+	case err != nil:
+		return nil, exitInvalid, false
+	}
+	return pos, exitOK, true
+}
+
 // parseInterleaved parses flags wherever they stand among the positional
 // arguments, so `liaison run NAME --seed 3` works like `run --seed 3 NAME`.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -59,12 +73,9 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "usage: liaison run [flags] FILE|NAME")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitInvalid
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(m.Stderr, "liaison run: name exactly one scenario file or built-in name (see liaison list)")
