@@ -192,7 +192,7 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	if v == "" {
 		v = "(base)"
 	}
-	fmt.Fprintf(&b, "seed %d, variant %s, ended at %s simulated\n\n", s.Seed, v, human(s.EndSeconds))
+	fmt.Fprintf(&b, "seed %d, variant %s, ended at %s simulated\n\n", s.Seed, v, Human(s.EndSeconds))
 	m := s.Messages
 	fmt.Fprintf(&b, "messages: %d sent, %d delivered, %d dropped", m.Sent, m.Delivered, m.Dropped)
 	for _, r := range Reasons {
@@ -207,10 +207,10 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		for _, it := range s.Items {
 			ttr, dl, met := "never", "-", "-"
 			if it.TimeToReachSeconds != nil {
-				ttr = human(*it.TimeToReachSeconds)
+				ttr = Human(*it.TimeToReachSeconds)
 			}
 			if it.DeadlineSeconds != nil {
-				dl = human(*it.DeadlineSeconds)
+				dl = Human(*it.DeadlineSeconds)
 				met = "no"
 				if *it.DeadlineMet {
 					met = "yes"
@@ -222,12 +222,12 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintln(tw, "CHANNEL\tMESSAGES\tLATENCY P50\tP95")
 	for _, c := range s.Channels {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", c.ID, c.Messages, human(c.LatencyP50Seconds), human(c.LatencyP95Seconds))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", c.ID, c.Messages, Human(c.LatencyP50Seconds), Human(c.LatencyP95Seconds))
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "AGENCY\tHANDLED\tMAX QUEUE\tMEAN WAIT\tHELD")
 	for _, a := range s.Agencies {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\n", a.ID, a.Handled, a.MaxQueue, human(a.MeanWaitSeconds), a.Held)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\n", a.ID, a.Handled, a.MaxQueue, Human(a.MeanWaitSeconds), a.Held)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -236,8 +236,12 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	return err
 }
 
-// human formats seconds as a short duration: 45s, 12m30s, 6h05m, 2d03h.
-func human(sec float64) string {
+// Human formats seconds as a short duration, as the summary table and the
+// reports show them: 45s, 12m30s, 6h05m, 2d03h.
+func Human(sec float64) string {
+	if sec < 0 {
+		return "-" + Human(-sec)
+	}
 	t := int64(sec + 0.5)
 	switch {
 	case sec == 0:

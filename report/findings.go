@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"liaison/events"
 )
 
 // findings ranks what cost time-to-reach. For every item the path of its
@@ -185,20 +187,4 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Human formats seconds as a short duration: 45s, 12m30s, 6h05m, 2d03h.
-func Human(sec float64) string {
-	if sec < 0 {
-		return "-" + Human(-sec)
-	}
-	t := int64(sec + 0.5)
-	switch {
-	case sec == 0:
-		return "0s"
-	case sec < 60:
-		return fmt.Sprintf("%.3gs", sec)
-	case t < 3600:
-		return fmt.Sprintf("%dm%02ds", t/60, t%60)
-	case t < 86400:
-		return fmt.Sprintf("%dh%02dm", t/3600, t%3600/60)
-	}
-	return fmt.Sprintf("%dd%02dh", t/86400, t%86400/3600)
-}
+func Human(sec float64) string { return events.Human(sec) }
