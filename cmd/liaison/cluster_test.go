@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"liaison/auth"
+	"liaison/auth/authtest"
 	"liaison/broker"
 	"liaison/sim"
 )
@@ -409,5 +410,48 @@ func TestNodeReplaced(t *testing.T) {
 	b, _ := os.ReadFile(singleLog)
 	if !bytes.Equal(a, b) {
 		t.Fatal("the event log of the run with a replaced node differs from the single-process one")
+	}
+}
+
+// TestTLSRun: a run and its nodes reach a TLS-only server with the client
+// flags, and give the single-process log; without them the run cannot
+// connect.
+func TestTLSRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes")
+	}
+	bin := buildBinary(t)
+	c := authtest.NewCerts(t)
+	srv, err := broker.StartServer(broker.ServerOptions{Listen: "127.0.0.1:-1", TLSCert: c.ServerCert, TLSKey: c.ServerKey, TLSCA: c.CA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	url := strings.Replace(srv.ClientURL(), "nats://", "tls://", 1)
+	tlsFlags := []string{"--tls-cert", c.ClientCert, "--tls-key", c.ClientKey, "--tls-ca", c.CA}
+	if code, _, _ := cli(t, "run", "--nats", url, "--quiet", "../../sim/testdata/chain.yaml"); code != exitFailed {
+		t.Fatalf("a run without certificates against a TLS server: exit %d, want %d", code, exitFailed)
+	}
+	var nodes []*proc
+	for i, p := range []string{"dk.*,no.*", "se.*,eu.*,nordic.*"} {
+		nodes = append(nodes, startNode(t, bin, url, fmt.Sprintf("n%d", i+1), p, tlsFlags...))
+	}
+	dir := t.TempDir()
+	log, single := filepath.Join(dir, "tls.jsonl"), filepath.Join(dir, "single.jsonl")
+	args := append([]string{"run", "--nats", url, "--nodes", "2", "--run", "cluster-test", "--seed", "11", "--quiet",
+		"--events", log}, tlsFlags...)
+	if code, _, stderr := cli(t, append(args, "../../sim/testdata/mixed.yaml")...); code != exitOK {
+		for _, n := range nodes {
+			t.Logf("node: %s", n.stderr.String())
+		}
+		t.Fatalf("run over TLS: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := cli(t, "run", "--seed", "11", "--quiet", "--events", single, "../../sim/testdata/mixed.yaml"); code != exitOK {
+		t.Fatalf("single run: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(log)
+	b, _ := os.ReadFile(single)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the run over TLS differs from the single-process one")
 	}
 }
