@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"os"
+	"liaison/atomicfile"
 	"path/filepath"
 	"strings"
 )
@@ -48,19 +48,7 @@ func (r *Report) Render(w io.Writer, format string) error {
 // WriteFile renders the report into path through a temporary file renamed
 // into place, so that a failure leaves no partial file.
 func (r *Report) WriteFile(path, format string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := r.Render(tmp, format); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, func(w io.Writer) error { return r.Render(w, format) })
 }
 
 // PathText writes a path as hops: dk.pet ─ctg→ ctg.platform ─ctg→ se.sapo.

@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"liaison/atomicfile"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -89,7 +89,7 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 		if out.path == "" {
 			continue
 		}
-		if err := writeAtomic(out.path, out.write); err != nil {
+		if err := atomicfile.Write(out.path, out.write); err != nil {
 			fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
 			return exitFailed
 		}
@@ -104,21 +104,4 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
-}
-
-// writeAtomic writes a file through a temporary file renamed into place.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -6,11 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"liaison/atomicfile"
 	"math"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -154,23 +153,7 @@ func (x *metricsExtension) writeOpenMetrics(end liaison.Time, stderr io.Writer) 
 		fmt.Fprintf(stderr, "liaison run: --openmetrics: the run is longer than Prometheus keeps data by default; "+
 			"start it with --storage.tsdb.retention.time=%dd to keep all of it\n", days)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(x.omPath), "."+filepath.Base(x.omPath)+".*")
-	if err != nil {
-		return fmt.Errorf("--openmetrics: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = x.sampler.WriteOpenMetrics(tmp, placed); err != nil {
-		return fmt.Errorf("--openmetrics: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("--openmetrics: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), x.omPath); err != nil {
+	if err := atomicfile.Write(x.omPath, func(w io.Writer) error { return x.sampler.WriteOpenMetrics(w, placed) }); err != nil {
 		return fmt.Errorf("--openmetrics: %w", err)
 	}
 	if f := x.fs.Lookup("quiet"); f != nil && f.Value.String() == "true" {

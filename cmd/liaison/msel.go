@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"liaison/atomicfile"
 	"os"
 
 	"liaison/msel"
@@ -66,7 +67,7 @@ func (m *Main) mselExport(args []string) int {
 		m.Stdout.Write(b.Bytes())
 		return exitOK
 	}
-	if err := writeAtomic(*out, func(w io.Writer) error { return msel.Export(sc, w) }); err != nil {
+	if err := atomicfile.Write(*out, func(w io.Writer) error { return msel.Export(sc, w) }); err != nil {
 		fmt.Fprintf(m.Stderr, "liaison msel export: %v\n", err)
 		return exitFailed
 	}
@@ -102,7 +103,7 @@ func (m *Main) mselImport(args []string) int {
 		return exitInvalid
 	}
 	fi, _ := os.Stat(*into)
-	if err := writeAtomic(*into, func(w io.Writer) error { _, err := w.Write(out); return err }); err != nil {
+	if err := atomicfile.Write(*into, func(w io.Writer) error { _, err := w.Write(out); return err }); err != nil {
 		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
 		return exitFailed
 	}

@@ -7,8 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"liaison/atomicfile"
 	"time"
 
 	"liaison/events"
@@ -113,19 +112,19 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	}
 	// The event log goes to a temporary file renamed into place only when
 	// the run succeeds: a failed run leaves no partial log behind.
-	var tmp *os.File
+	var logFile *atomicfile.File
 	switch *eventsPath {
 	case "":
 	case "-":
 		cfg.Events = m.Stdout
 	default:
-		tmp, err = os.CreateTemp(filepath.Dir(*eventsPath), "."+filepath.Base(*eventsPath)+".*")
+		logFile, err = atomicfile.Create(*eventsPath)
 		if err != nil {
 			fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
 			return exitFailed
 		}
-		defer os.Remove(tmp.Name())
-		cfg.Events = tmp
+		defer logFile.Abort()
+		cfg.Events = logFile
 	}
 	for _, e := range exts {
 		if err := e.Configure(&cfg); err != nil {
@@ -139,13 +138,8 @@ func (m *Main) run(ctx context.Context, args []string) int {
 			err = ferr
 		}
 	}
-	if tmp != nil {
-		if cerr := tmp.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), *eventsPath)
-		}
+	if logFile != nil && err == nil {
+		err = logFile.Commit()
 	}
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison run: %s: %v\n", sc.Name, err)
