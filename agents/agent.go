@@ -50,6 +50,7 @@ const (
 	consentAsked
 	consentGranted
 	consentRefused
+	consentUnreachable // no channel joins the holder to the originator
 )
 
 type ruleItem struct {
@@ -369,12 +370,21 @@ func (a *agent) share(t liaison.Time, target, typ, item, channel int32, urgent b
 				case consentRefused:
 					a.sendDropped(t, target, typ, item, liaison.DropConsentRefuse)
 					return
+				case consentUnreachable:
+					a.sendDropped(t, target, typ, item, liaison.DropNoRoute)
+					return
 				case consentNone:
-					a.consent[item] = consentAsked
 					ev := noEvent(t, events.ConsentRequest)
 					ev.Item, ev.Peer = item, it.originator
 					a.emit(ev)
-					a.sendKind(t, it.originator, a.m.typeConsentReq, item, -1, urgent, kindConsentReq)
+					if !a.sendKind(t, it.originator, a.m.typeConsentReq, item, -1, urgent, kindConsentReq) {
+						// No channel reaches the originator: the consent can
+						// never come, and what waits for it cannot go.
+						a.consent[item] = consentUnreachable
+						a.sendDropped(t, target, typ, item, liaison.DropNoRoute)
+						return
+					}
+					a.consent[item] = consentAsked
 					fallthrough
 				case consentAsked:
 					a.pending[item] = append(a.pending[item], pendingShare{target, typ, channel, urgent})
@@ -451,28 +461,30 @@ func (a *agent) sendTo(t liaison.Time, to, typ, item, channel int32, urgent bool
 
 // sendKind routes a message from this agency to another and sends its first
 // hop: straight to the recipient, to a relay, or as a platform post.
-func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bool, kind uint8) {
+//
+// It reports whether the message went (false: dropped for want of a route).
+func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bool, kind uint8) bool {
 	c := a.route(t, to, channel)
 	if c < 0 {
 		a.sendDropped(t, to, typ, item, liaison.DropNoRoute)
-		return
+		return false
 	}
 	ch := &a.m.channels[c]
 	switch {
-	case ch.topo == scenarios.Platform && kind == kindPlain:
+	case ch.topo == scenarios.Platform && kind == kindPlain && a.mayPost(item, ch):
 		// One post reaches every member, through the hub when there is one;
 		// other recipients of the same firing on this platform are
 		// already reached by it.
 		key := postKey{c, typ}
 		for _, p := range a.posted {
 			if p == key {
-				return
+				return true
 			}
 		}
 		a.posted = append(a.posted, key)
 		if ch.relay >= 0 && ch.relay != a.ix {
 			a.hop(t, ch.relay, c, typ, item, a.ix, -1, urgent, kind, true)
-			return
+			return true
 		}
 		for _, m := range ch.members {
 			if m != a.ix && m != ch.relay {
@@ -484,6 +496,30 @@ func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bo
 	default:
 		a.hop(t, to, c, typ, item, a.ix, -1, urgent, kind, false)
 	}
+	return true
+}
+
+// mayPost says whether this agency may post an item to every member of a
+// platform: a post reaches them all, so TLP and the third-party rule must
+// allow each, not just the rule's target. When they do not, the message
+// goes to its recipient alone, point to point over the platform.
+func (a *agent) mayPost(item int32, ch *channelModel) bool {
+	if item < 0 {
+		return true
+	}
+	it := &a.m.items[item]
+	if a.ix == it.originator {
+		return true // the originator decides who is in the exchange
+	}
+	for _, m := range ch.members {
+		if m == a.ix || m == ch.relay || m == it.originator {
+			continue
+		}
+		if !a.tlpAllows(it.tlp, m) || it.control && a.consent[item] != consentGranted {
+			return false
+		}
+	}
+	return true
 }
 
 // hop sends one message over one channel to the next agency on its path; a
@@ -491,10 +527,15 @@ func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bo
 // to every member of a platform when final is -1.
 func (a *agent) hop(t liaison.Time, to, c, typ, item, origin, final int32, urgent bool, kind uint8, relay bool) {
 	ch := &a.m.channels[c]
+	// Wait out outages, in whatever order the file lists them, until the
+	// departure falls in none.
 	depart := t
-	for _, o := range ch.outages {
-		if depart >= o[0] && depart < o[1] {
-			depart = o[1]
+	for moved := true; moved; {
+		moved = false
+		for _, o := range ch.outages {
+			if depart >= o[0] && depart < o[1] {
+				depart, moved = o[1], true
+			}
 		}
 	}
 	lat := ch.latency.Sample(a.rngNet)

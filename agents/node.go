@@ -56,6 +56,7 @@ type Node struct {
 	// being re-run, what was sent to each node, and how many messages came
 	// from other nodes.
 	silent     bool
+	ending     bool // running the end time: sends are dropped, not published
 	keepSent   bool
 	sentLog    [][]sent
 	recvOthers uint64
@@ -301,6 +302,13 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	}
 	n.silent = silent
 	if g.End {
+		// The end time itself is the last instant of the run: what is sent
+		// then cannot arrive, and is dropped here rather than published.
+		if g.Until != liaison.Never {
+			n.ending = true
+			n.process(g.Until + 1)
+			n.ending = false
+		}
 		n.dropInTransit(g.Until)
 	} else {
 		n.process(g.Until)
@@ -371,7 +379,9 @@ func (n *Node) KeepSent() { n.keepSent = true }
 func (n *Node) replay(j int) {
 	if j < len(n.sentLog) {
 		for _, s := range n.sentLog[j] {
-			if err := n.conn.Publish(s.subject, s.data); err != nil {
+			// Each agency's own connection: under need to know only it may
+			// publish on its subjects.
+			if err := n.connOf(s.from).Publish(s.subject, s.data); err != nil {
 				n.pubErrs++
 			}
 		}
@@ -483,6 +493,12 @@ func (n *Node) dropInTransit(end liaison.Time) {
 
 // publish sends one message hop over NATS.
 func (n *Node) publish(m *Message) {
+	if n.ending {
+		n.agents[m.From].emit(events.Event{T: m.SentAt, Kind: events.Drop, MsgFrom: m.From, MsgSeq: m.Seq,
+			Channel: m.Channel, Type: m.Type, Item: m.Item, Peer: m.To,
+			Reason: events.ReasonIndex(liaison.DropRunEnd)})
+		return
+	}
 	dest := n.hostOf[m.To]
 	if n.silent {
 		// Re-running a window that others have already seen: count the
@@ -498,17 +514,17 @@ func (n *Node) publish(m *Message) {
 			}
 			n.mu.Unlock()
 		} else if n.keepSent {
-			n.logSent(int(dest), n.m.channels[m.Channel].subjects[m.To], m.appendBinary(nil))
+			n.logSent(int(dest), sent{m.From, n.m.channels[m.Channel].subjects[m.To], m.appendBinary(nil)})
 		}
 		return
 	}
 	n.pubBuf = m.appendBinary(n.pubBuf[:0])
 	subject := n.m.channels[m.Channel].subjects[m.To]
 	if n.keepSent && n.agents[m.To] == nil {
-		n.logSent(int(dest), subject, append([]byte(nil), n.pubBuf...))
+		n.logSent(int(dest), sent{m.From, subject, append([]byte(nil), n.pubBuf...)})
 	}
 	if n.seen != nil {
-		n.window = append(n.window, sent{subject, append([]byte(nil), n.pubBuf...)})
+		n.window = append(n.window, sent{m.From, subject, append([]byte(nil), n.pubBuf...)})
 	}
 	conn := n.connOf(m.From)
 	if n.confirmed != nil && !n.confirmed[pubKey{m.From, subject}] {
@@ -615,6 +631,7 @@ func (n *Node) confirmPublishes() error {
 // sent is one published message, kept for the window in case the service
 // asks for it again.
 type sent struct {
+	from    int32 // the sending agency, whose connection publishes it
 	subject string
 	data    []byte
 }
@@ -647,17 +664,17 @@ func (n *Node) duplicate(m *Message) bool {
 	return false
 }
 
-func (n *Node) logSent(dest int, subject string, data []byte) {
+func (n *Node) logSent(dest int, s sent) {
 	for len(n.sentLog) <= dest {
 		n.sentLog = append(n.sentLog, nil)
 	}
-	n.sentLog[dest] = append(n.sentLog[dest], sent{subject, data})
+	n.sentLog[dest] = append(n.sentLog[dest], s)
 }
 
 // republish publishes this window's messages again.
 func (n *Node) republish() {
 	for _, s := range n.window {
-		if err := n.conn.Publish(s.subject, s.data); err != nil {
+		if err := n.connOf(s.from).Publish(s.subject, s.data); err != nil {
 			n.pubErrs++
 		}
 	}

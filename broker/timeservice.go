@@ -35,8 +35,9 @@ import (
 //     merely because messages arrived: that would be one report per
 //     straggling message.)
 //
-// The last grant carries End: nodes drop whatever is still in transit
-// (reason run_end) and report once more.
+// The last grant carries End: nodes run what happens at the end time
+// itself, drop whatever is still in transit (reason run_end), and report
+// once more.
 
 // Grant is one window: process every event with T < Until.
 type Grant struct {
@@ -552,6 +553,8 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	if err != nil {
 		return 0, err
 	}
+	timer := time.NewTimer(stall)
+	defer timer.Stop()
 	var epoch uint64
 	var lastGrant []byte
 	grant := func(g Grant) error {
@@ -565,6 +568,9 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		}
 		lastGrant = appendGrant(nil, g)
 		s.retried = time.Time{}
+		// Waiting for the wall clock or a pause before this grant was
+		// not a stall.
+		restart(timer, stall)
 		s.history = append(s.history, g)
 		return s.Conn.Publish(s.Subjects.Grant(), lastGrant)
 	}
@@ -581,8 +587,6 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	ended := false
 	c := newClock(s)
 	var windowActions []Action
-	timer := time.NewTimer(stall)
-	defer timer.Stop()
 	expected := make([]uint64, len(nodes))
 	for {
 		// Wait until every node has reported for this epoch and nothing is
@@ -678,15 +682,15 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 						abort(err.Error())
 						return until, err
 					}
+					// Progress is a first report for the window or more
+					// messages received; a repeated report is not, so a
+					// node that never reports cannot keep the run waiting
+					// by its peers' repeats.
+					if !n.reported || r.Recv > n.report.Recv {
+						restart(timer, stall)
+					}
 					n.report, n.reported = r, true
 				}
-				if !timer.Stop() {
-					select {
-					case <-timer.C:
-					default:
-					}
-				}
-				timer.Reset(stall)
 			}
 		}
 		if s.Window != nil && epoch > 1 {
@@ -716,14 +720,14 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		case start == liaison.Never && s.End == liaison.Never:
 			// Quiet: nothing left to happen anywhere.
 			g.End, g.Until = true, until
-		case start > s.End:
+		case s.End != liaison.Never && start >= s.End:
+			// The last window: what happens at the end time itself, then
+			// the drops of what is still in transit, all in one window so
+			// that the log keeps its order at that instant.
 			g.End, g.Until = true, s.End
 			s.Drift = c.drift(s.End)
 		default:
-			g.Until = start + s.Lookahead
-			if s.End != liaison.Never && g.Until > s.End {
-				g.Until = s.End + 1
-			}
+			g.Until = min(start+s.Lookahead, s.End)
 		}
 		if g.End {
 			windowActions = c.take(liaison.Never)
@@ -829,6 +833,17 @@ func (s *Service) catchUp(nodes []*nodeState, epoch uint64) {
 		s.Conn.Publish(s.Subjects.Grant(), appendGrant(nil, Grant{Node: j, Epoch: epoch, Catchup: s.history,
 			Silent: silent, Others: others}))
 	}
+}
+
+// restart stops t, drains a pending expiry, and starts it again for d.
+func restart(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
 }
 
 // RetryInterval is how long the service waits on a window before it

@@ -76,6 +76,9 @@ type Config struct {
 	Tamper     func(*auth.Plan)
 	// ConnectOptions are added to every connection the run makes (TLS).
 	ConnectOptions []nats.Option
+	// StallTimeout bounds how long the time service waits for any report
+	// in a window before it gives up (default 2m).
+	StallTimeout time.Duration
 	// Resume waits for a replacement of a node process that fails
 	// (liaison node --resume for the same agencies) instead of ending the
 	// run; Notify hears of failures and recoveries.
@@ -236,7 +239,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	svc := &broker.Service{
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
-		Resume: cfg.Resume, Notify: cfg.Notify,
+		Resume: cfg.Resume, Notify: cfg.Notify, StallTimeout: cfg.StallTimeout,
 		Speed: cfg.Speed, Live: live, Script: cfg.Replay,
 		Window: func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
 			windows <- window{chunks, until, actions}
