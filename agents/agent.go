@@ -471,7 +471,9 @@ func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bo
 	}
 	ch := &a.m.channels[c]
 	switch {
-	case ch.topo == scenarios.Platform && kind == kindPlain && a.mayPost(item, ch):
+	case ch.topo == scenarios.Platform && kind == kindPlain && to != ch.relay && a.mayPost(item, ch):
+		// (A message for the platform's hub itself goes to it directly:
+		// as a relay it would pass the post on without learning it.)
 		// One post reaches every member, through the hub when there is one;
 		// other recipients of the same firing on this platform are
 		// already reached by it.

@@ -529,6 +529,10 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	}
 	beat := time.NewTicker(HeartbeatInterval)
 	defer beat.Stop()
+	// done ends the callbacks' sends once Run has returned, so that none
+	// stays blocked on a channel no one reads.
+	done := make(chan struct{})
+	defer close(done)
 	up := make(chan upMsg, 1024)
 	upSub, err := s.Conn.Subscribe(s.Subjects.UpAll(), func(m *nats.Msg) {
 		i := strings.LastIndexByte(m.Subject, '.')
@@ -536,7 +540,10 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		if err != nil || len(m.Data) == 0 {
 			return
 		}
-		up <- upMsg{node: node, kind: m.Data[0], data: m.Data[1:]}
+		select {
+		case up <- upMsg{node: node, kind: m.Data[0], data: m.Data[1:]}:
+		case <-done:
+		}
 	})
 	if err != nil {
 		return 0, fmt.Errorf("broker: subscribing to reports: %w", err)
@@ -544,7 +551,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	defer upSub.Unsubscribe()
 	upSub.SetPendingLimits(-1, -1)
 
-	joins, stopJoins, err := s.listenJoins()
+	joins, stopJoins, err := s.listenJoins(done)
 	if err != nil {
 		return 0, err
 	}
@@ -927,7 +934,7 @@ type join struct {
 
 // listenJoins takes join requests for the whole run: at the start, and
 // later from replacements of failed nodes.
-func (s *Service) listenJoins() (<-chan join, func(), error) {
+func (s *Service) listenJoins(done <-chan struct{}) (<-chan join, func(), error) {
 	joins := make(chan join, 64)
 	sub, err := s.Conn.Subscribe(s.Subjects.Join(), func(m *nats.Msg) {
 		lines := strings.Split(strings.TrimSpace(string(m.Data)), "\n")
@@ -935,7 +942,10 @@ func (s *Service) listenJoins() (<-chan join, func(), error) {
 		if len(lines) > 1 {
 			j.digest, j.agencies = lines[1], lines[2:]
 		}
-		joins <- j
+		select {
+		case joins <- j:
+		case <-done:
+		}
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("broker: subscribing to joins: %w", err)

@@ -247,6 +247,15 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		},
 	}
 	var wg sync.WaitGroup
+	// fail ends a run that could not be set up: the nodes already started
+	// and the recorder stop before the error is returned.
+	fail := func(err error) (*events.Summary, error) {
+		cancel()
+		wg.Wait()
+		close(windows)
+		<-recErr
+		return nil, err
+	}
 	nodeErrs := make([]error, len(parts))
 	for i := range parts {
 		n := agents.NewNode(model, conns[i], subj, fmt.Sprintf("node-%d", i), parts[i])
@@ -260,11 +269,11 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 				id := string(model.Names.Agencies[ix])
 				opts, err := creds(id)
 				if err != nil {
-					return nil, err
+					return fail(err)
 				}
 				c, err := broker.Connect(cfg.NATSURL, srv, "liaison agency "+id+" "+runID, opts...)
 				if err != nil {
-					return nil, fmt.Errorf("sim: connecting %s as its own user: %w", id, err)
+					return fail(fmt.Errorf("sim: connecting %s as its own user: %w", id, err))
 				}
 				conns = append(conns, c)
 				agencyConns[ix] = c

@@ -428,3 +428,12 @@ func TestPacedQuietStretch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPlatformHubTarget: a share addressed to a platform's hub reaches it
+// as a message it reads (and so learns), not only as a post it relays.
+func TestPlatformHubTarget(t *testing.T) {
+	_, log := run(t, sim.Config{Scenario: load(t, "testdata/platform.yaml"), Variant: "hub-target"})
+	if math.IsNaN(firstTime(parseLog(t, log), "know", "p.hub")) {
+		t.Fatal("the hub, a target of the rule, never learned the item")
+	}
+}
