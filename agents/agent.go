@@ -217,7 +217,8 @@ func (a *agent) open(t liaison.Time) liaison.Time {
 }
 
 func (a *agent) enqueue(t liaison.Time, w *work) {
-	if opens := a.open(t); opens > t {
+	opens := a.open(t)
+	if opens > t {
 		ev := noEvent(t, events.Hold)
 		ev.Item, ev.Type, ev.Value = w.item, w.typ, opens
 		if w.fromMsg {
@@ -226,7 +227,9 @@ func (a *agent) enqueue(t liaison.Time, w *work) {
 		a.emit(ev)
 	}
 	a.pushWork(w)
-	a.dispatch(t)
+	if a.free > 0 {
+		a.dispatchOpen(t, opens) // the office hours are known already
+	}
 }
 
 // dispatch starts handling queued work while staff are free and the office
@@ -235,7 +238,13 @@ func (a *agent) dispatch(t liaison.Time) {
 	if len(a.queue) == 0 || a.free == 0 {
 		return
 	}
-	if opens := a.open(t); opens > t {
+	a.dispatchOpen(t, a.open(t))
+}
+
+// dispatchOpen is dispatch when the office's next opening at or after t
+// is known.
+func (a *agent) dispatchOpen(t, opens liaison.Time) {
+	if opens > t {
 		if a.wakeAt > opens {
 			a.wakeAt = opens
 			a.schedule(qevent{t: opens, prio: prioWake})

@@ -155,17 +155,13 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		case scenarios.Liaison:
 			cm.relay = ag(c.Officer)
 		}
-		for _, id := range c.Members {
+		for _, id := range c.Parties() {
 			cm.member[ag(id)] = true
 		}
 		for s, side := range c.Sides {
 			for _, id := range side {
-				cm.member[ag(id)] = true
 				cm.side[ag(id)] = int8(s + 1)
 			}
-		}
-		if cm.relay >= 0 {
-			cm.member[cm.relay] = true
 		}
 		for a, ok := range cm.member {
 			if ok {

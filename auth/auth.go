@@ -106,22 +106,9 @@ func (patterns) runs() string { return "liaison.runs" }
 // inbox matches the reply subjects of nats.go's requests.
 const inbox = "_INBOX.>"
 
-// Members returns every agency that takes part in channel c: members, both
-// sides of a liaison channel, and its hub or officer.
-func Members(c *scenarios.Channel) []liaison.AgencyID {
-	var out []liaison.AgencyID
-	out = append(out, c.Members...)
-	for _, side := range c.Sides {
-		out = append(out, side...)
-	}
-	for _, relay := range []liaison.AgencyID{c.Hub, c.Officer} {
-		if relay != "" {
-			out = append(out, relay)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
+// Members returns every agency that takes part in channel c (see
+// scenarios.Channel.Parties).
+func Members(c *scenarios.Channel) []liaison.AgencyID { return c.Parties() }
 
 // NewPlan makes the plan of a loaded scenario (apply the variant first)
 // with a new nkey for every user.

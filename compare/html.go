@@ -63,16 +63,8 @@ func (r *Result) ecdfChart(item int) (*chart, error) {
 		p.Add(l)
 		p.Legend.Add(variantName(v), l)
 	}
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.YOffs = vg.Points(20)
-	p.Y.Min, p.Y.Max = 0, 1.02
-	p.X.Min, p.X.Max = 0, horizon/3600
-	svg, err := report.SVG(p, 16*vg.Centimeter, 8*vg.Centimeter)
-	if err != nil {
-		return nil, err
-	}
-	return &chart{ID: "ecdf-" + id, Title: p.Title.Text, SVG: svg,
-		Caption: "Share of runs in which the whole audience knew the item by each time; a curve that stays below 1 has runs that never reached it."}, nil
+	return shareChart(p, horizon, "ecdf-"+id,
+		"Share of runs in which the whole audience knew the item by each time; a curve that stays below 1 has runs that never reached it.")
 }
 
 // bandChart plots the mean share of the audience reached over time per
@@ -133,6 +125,13 @@ func (r *Result) bandChart(item int) (*chart, error) {
 		p.Add(poly, l)
 		p.Legend.Add(variantName(v), l)
 	}
+	return shareChart(p, horizon, "bands-"+id,
+		"Mean share of the audience that knew the item, with a band from the 10th to the 90th percentile over runs.")
+}
+
+// shareChart finishes a plot of a share (0 to 1) over the hours of a run,
+// with the variants' legend at the bottom right, as an inline SVG chart.
+func shareChart(p *plot.Plot, horizon float64, id, caption string) (*chart, error) {
 	p.Legend.Top, p.Legend.Left = false, false
 	p.Legend.YOffs = vg.Points(20)
 	p.Y.Min, p.Y.Max = 0, 1.02
@@ -141,8 +140,7 @@ func (r *Result) bandChart(item int) (*chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &chart{ID: "bands-" + id, Title: p.Title.Text, SVG: svg,
-		Caption: "Mean share of the audience that knew the item, with a band from the 10th to the 90th percentile over runs."}, nil
+	return &chart{ID: id, Title: p.Title.Text, SVG: svg, Caption: caption}, nil
 }
 
 func quantileSorted(s []float64, q float64) float64 {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,6 +174,23 @@ func (s *Scenario) Agency(id liaison.AgencyID) *Agency {
 }
 
 // Channel returns the channel with the given id, or nil.
+// Parties returns every agency that takes part in the channel, sorted:
+// its members, both sides of a liaison channel, and its hub or officer.
+func (c *Channel) Parties() []liaison.AgencyID {
+	var out []liaison.AgencyID
+	out = append(out, c.Members...)
+	for _, side := range c.Sides {
+		out = append(out, side...)
+	}
+	for _, relay := range []liaison.AgencyID{c.Hub, c.Officer} {
+		if relay != "" {
+			out = append(out, relay)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (s *Scenario) Channel(id liaison.ChannelID) *Channel {
 	for i := range s.Channels {
 		if s.Channels[i].ID == id {

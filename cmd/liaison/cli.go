@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -99,4 +100,27 @@ func (m *Main) validate(args []string) int {
 			a, len(sc.Agencies), len(sc.Channels), len(sc.Injects), len(sc.Variants))
 	}
 	return code
+}
+
+// flagGiven reports whether the command line set the flag (rather than it
+// keeping its default).
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// flagBool reads a boolean flag of the same command line, for extensions
+// that need another feature's flag (such as --quiet).
+func flagBool(fs *flag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	return f != nil && f.Value.String() == "true"
+}
+
+// seedOf is the run's seed: --seed when given, else the scenario's.
+func seedOf(fs *flag.FlagSet, seed uint64, sc *scenarios.Scenario) uint64 {
+	if flagGiven(fs, "seed") {
+		return seed
+	}
+	return sc.Seed
 }

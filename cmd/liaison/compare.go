@@ -99,9 +99,3 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 	m.Stdout.Write(b.Bytes())
 	return exitOK
 }
-
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
-}

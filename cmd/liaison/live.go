@@ -121,11 +121,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func flagBool(fs *flag.FlagSet, name string) bool {
-	f := fs.Lookup(name)
-	return f != nil && f.Value.String() == "true"
-}
-
 // progress shows a facilitator the simulated clock, messages and reach on
 // one line of a terminal, once a second.
 type progress struct {

@@ -156,7 +156,7 @@ func (x *metricsExtension) writeOpenMetrics(end liaison.Time, stderr io.Writer) 
 	if err := atomicfile.Write(x.omPath, func(w io.Writer) error { return x.sampler.WriteOpenMetrics(w, placed) }); err != nil {
 		return fmt.Errorf("--openmetrics: %w", err)
 	}
-	if f := x.fs.Lookup("quiet"); f != nil && f.Value.String() == "true" {
+	if flagBool(x.fs, "quiet") {
 		return nil
 	}
 	fmt.Fprintf(stderr, "liaison run: wrote %d samples every %v of simulated time to %s\n",

@@ -53,12 +53,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
 		return exitInvalid
 	}
-	s := sc.Seed
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "seed" {
-			s = *seed
-		}
-	})
+	s := seedOf(fs, *seed, sc)
 	var hosted []int32
 	var ids []string
 	for i, a := range applied.Agencies {

@@ -97,12 +97,7 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
 		return exitInvalid
 	}
-	s := sc.Seed
-	seedSet := false
-	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
-	if seedSet {
-		s = *seed
-	}
+	s := seedOf(fs, *seed, sc)
 
 	cfg := sim.Config{Scenario: sc, Variant: *variant, Seed: s, NATSURL: *natsURL, Nodes: *split,
 		ExternalNodes: *nodes, RunID: *runID, JoinTimeout: *joinTimeout, Resume: *resume,
