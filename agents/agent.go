@@ -151,7 +151,7 @@ func (a *agent) emit(e events.Event) {
 	if e.Kind != events.Drop {
 		e.Reason = -1
 	}
-	a.n.emitEncoded(&e)
+	a.n.record(&e)
 }
 
 func noEvent(t liaison.Time, k events.Kind) events.Event {

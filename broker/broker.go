@@ -243,6 +243,13 @@ func (s Subjects) Message(ch liaison.ChannelID, to liaison.AgencyID) string {
 	return s.prefix + string(ch) + "." + string(to)
 }
 
+// ChannelAll matches every message on channel ch, whoever it is for: a
+// node that hosts every member of a channel takes them all on one
+// subscription.
+func (s Subjects) ChannelAll(ch liaison.ChannelID) string {
+	return s.prefix + string(ch) + ".>"
+}
+
 // Grant is where the time service announces windows.
 func (s Subjects) Grant() string { return s.prefix + "time.grant" }
 

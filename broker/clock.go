@@ -44,11 +44,14 @@ type ActionResult struct {
 // ErrTooLate refuses an inject that would take effect after the run's end.
 var ErrTooLate = errors.New("broker: the run ends before the inject could take effect")
 
-// clock decides where the next window starts: at the earliest pending
+// Clock decides where simulated time may go next: to the earliest pending
 // event or live inject, and, in a paced run, not before the wall clock says
-// so. It takes the facilitator's actions while it waits.
-type clock struct {
-	s          *Service
+// so. It takes the facilitator's actions while it waits and gives each the
+// simulated time it takes effect at. The time service uses one across
+// processes, the in-process synchronisation another.
+type Clock struct {
+	speed      float64
+	end        liaison.Time
 	input      <-chan Action
 	t0         time.Time // wall time of simulated time 0, moved on by pauses
 	pending    []Action  // accepted actions not yet granted, by (At, Seq)
@@ -58,35 +61,55 @@ type clock struct {
 	pausedSim  liaison.Time
 }
 
-func newClock(s *Service) *clock {
-	c := &clock{s: s, t0: time.Now(), input: s.Live}
-	for _, a := range s.Script {
+// NewClock returns the clock of a run that ends at end (liaison.Never for
+// none), paced at speed simulated seconds per wall second (0: as fast as
+// possible), taking live actions from live (nil for none) and replaying
+// script, the actions of an earlier run's log, at their times.
+func NewClock(speed float64, end liaison.Time, live <-chan Action, script []Action) *Clock {
+	c := &Clock{speed: speed, end: end, t0: time.Now(), input: live}
+	for _, a := range script {
 		c.add(a)
 	}
 	return c
 }
 
-func (c *clock) paced() bool { return c.s.Speed > 0 }
+// Paced reports whether the clock follows the wall clock.
+func (c *Clock) Paced() bool { return c.speed > 0 }
 
-// now is the simulated time the wall clock stands at, in a paced run.
-func (c *clock) now() liaison.Time {
-	return liaison.FromDuration(time.Duration(float64(time.Since(c.t0)) * c.s.Speed))
+// Paused reports whether a facilitator has paused the run.
+func (c *Clock) Paused() bool { return c.paused }
+
+// Now is the simulated time the wall clock stands at, in a paced run.
+func (c *Clock) Now() liaison.Time {
+	if c.paused {
+		return c.pausedSim
+	}
+	return liaison.FromDuration(time.Duration(float64(time.Since(c.t0)) * c.speed))
 }
 
-// wallAt is the wall time of simulated time t, in a paced run.
-func (c *clock) wallAt(t liaison.Time) time.Time {
-	return c.t0.Add(time.Duration(float64(t.Duration()) / c.s.Speed))
+// WallAt is the wall time of simulated time t, in a paced run.
+func (c *Clock) WallAt(t liaison.Time) time.Time {
+	return c.t0.Add(time.Duration(float64(t.Duration()) / c.speed))
 }
 
-// drift is how far the scaled wall clock has run past simulated time t.
-func (c *clock) drift(t liaison.Time) time.Duration {
-	if !c.paced() {
+// Drift is how far the scaled wall clock has run past simulated time t.
+func (c *Clock) Drift(t liaison.Time) time.Duration {
+	if !c.Paced() {
 		return 0
 	}
-	return time.Since(c.wallAt(t))
+	return time.Since(c.WallAt(t))
 }
 
-func (c *clock) add(a Action) {
+// NextAction is the time of the earliest accepted action not yet taken, or
+// liaison.Never.
+func (c *Clock) NextAction() liaison.Time {
+	if len(c.pending) == 0 {
+		return liaison.Never
+	}
+	return c.pending[0].At
+}
+
+func (c *Clock) add(a Action) {
 	c.seq++
 	a.Seq = c.seq
 	i, _ := slices.BinarySearchFunc(c.pending, a, func(x, y Action) int {
@@ -104,9 +127,9 @@ func (c *clock) add(a Action) {
 	c.pending = slices.Insert(c.pending, i, a)
 }
 
-// take removes and returns the pending actions that take effect before
+// Take removes and returns the pending actions that take effect before
 // limit.
-func (c *clock) take(limit liaison.Time) []Action {
+func (c *Clock) Take(limit liaison.Time) []Action {
 	k := 0
 	for k < len(c.pending) && c.pending[k].At < limit {
 		k++
@@ -116,12 +139,13 @@ func (c *clock) take(limit liaison.Time) []Action {
 	return out
 }
 
-// nextStart returns the start of the next window, given the earliest
-// pending event anywhere (next) and the end of the last window (frontier).
-// A live inject takes effect at the current simulated time: the wall
-// clock's in a paced run, the frontier otherwise; never in the past of a
-// granted window.
-func (c *clock) nextStart(ctx context.Context, next, frontier liaison.Time) (liaison.Time, error) {
+// Next returns where simulated time goes next, given the earliest pending
+// event anywhere (next) and how far time has been granted (frontier). A
+// live inject takes effect at the current simulated time: the wall clock's
+// in a paced run, the frontier otherwise; never in the past of a granted
+// window. In a paced run Next waits for the wall clock, and while paused
+// for a resume, taking actions all the while.
+func (c *Clock) Next(ctx context.Context, next, frontier liaison.Time) (liaison.Time, error) {
 	for {
 		target := next
 		for _, a := range c.pending {
@@ -134,7 +158,7 @@ func (c *clock) nextStart(ctx context.Context, next, frontier liaison.Time) (lia
 		switch {
 		case c.paused:
 			// Only a resume (or another action) moves on.
-		case !c.paced():
+		case !c.Paced():
 			// As fast as possible: take what has already arrived, then go.
 			select {
 			case a, ok := <-c.input:
@@ -150,11 +174,11 @@ func (c *clock) nextStart(ctx context.Context, next, frontier liaison.Time) (lia
 				return target, nil
 			}
 		default:
-			until := min(target, c.s.End)
+			until := min(target, c.end)
 			if until == liaison.Never {
 				return target, nil // quiet, with no end: nothing is left to pace
 			}
-			d := time.Until(c.wallAt(until))
+			d := time.Until(c.WallAt(until))
 			if d <= 0 {
 				return target, nil
 			}
@@ -181,17 +205,17 @@ func (c *clock) nextStart(ctx context.Context, next, frontier liaison.Time) (lia
 }
 
 // live applies one facilitator action.
-func (c *clock) live(a Action, frontier liaison.Time) {
+func (c *Clock) live(a Action, frontier liaison.Time) {
 	at := frontier
-	if c.paced() && !c.paused {
-		at = max(at, c.now())
+	if c.Paced() && !c.paused {
+		at = max(at, c.Now())
 	}
 	switch a.Kind {
 	case ActionInject:
 		if c.paused {
 			at = c.pausedSim
 		}
-		if c.s.End != liaison.Never && at >= c.s.End {
+		if c.end != liaison.Never && at >= c.end {
 			c.reply(a, ErrTooLate)
 			return
 		}
@@ -220,7 +244,7 @@ func (c *clock) live(a Action, frontier liaison.Time) {
 	}
 }
 
-func (c *clock) reply(a Action, err error) {
+func (c *Clock) reply(a Action, err error) {
 	if a.Done != nil {
 		a.Done <- ActionResult{Err: err}
 	}

@@ -592,7 +592,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	}
 	var until, endAt liaison.Time
 	ended := false
-	c := newClock(s)
+	c := NewClock(s.Speed, s.End, s.Live, s.Script)
 	var windowActions []Action
 	expected := make([]uint64, len(nodes))
 	for {
@@ -717,7 +717,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 		for _, n := range nodes {
 			next = min(next, n.report.Next)
 		}
-		start, err := c.nextStart(ctx, next, until)
+		start, err := c.Next(ctx, next, until)
 		if err != nil {
 			abort(err.Error())
 			return until, err
@@ -732,14 +732,14 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 			// the drops of what is still in transit, all in one window so
 			// that the log keeps its order at that instant.
 			g.End, g.Until = true, s.End
-			s.Drift = c.drift(s.End)
+			s.Drift = c.Drift(s.End)
 		default:
 			g.Until = min(start+s.Lookahead, s.End)
 		}
 		if g.End {
-			windowActions = c.take(liaison.Never)
+			windowActions = c.Take(liaison.Never)
 		} else {
-			windowActions = c.take(g.Until)
+			windowActions = c.Take(g.Until)
 		}
 		for _, a := range windowActions {
 			if a.Kind == ActionInject {

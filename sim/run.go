@@ -57,8 +57,10 @@ type Config struct {
 	// processes (liaison inject, liaison control, nats sub) can join.
 	Listen string
 	// Drift, when not nil, receives how far the paced clock ended from
-	// the scaled wall clock.
+	// the scaled wall clock; Lag, the worst delay behind the scaled wall
+	// clock while the run went on (runs in one process).
 	Drift *time.Duration
+	Lag   *time.Duration
 	// ExternalNodes, when positive, hosts no agencies here: the run waits
 	// for that many nodes (liaison node, in other processes) to join and
 	// host every agency exactly once, within JoinTimeout (default 30s).
@@ -197,6 +199,146 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 			Server: srv, RunID: runID})
 	}
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Under need to know every agency connects as its own user.
+	connectAgencies := func(part []int32) (map[int32]*broker.Conn, error) {
+		agencyConns := map[int32]*broker.Conn{}
+		for _, ix := range part {
+			id := string(model.Names.Agencies[ix])
+			opts, err := creds(id)
+			if err != nil {
+				return nil, err
+			}
+			c, err := broker.Connect(cfg.NATSURL, srv, "liaison agency "+id+" "+runID, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("sim: connecting %s as its own user: %w", id, err)
+			}
+			conns = append(conns, c)
+			agencyConns[ix] = c
+		}
+		return agencyConns, nil
+	}
+	var nodeErrs []error
+	var svcErr, recErr error
+	if cfg.ExternalNodes == 0 {
+		nodeErrs, svcErr, recErr = runLocal(ctx, cfg, model, recModel, rec, conns, subj, parts, live, connectAgencies)
+	} else {
+		svcErr, recErr = runRemote(ctx, cfg, model, recModel, rec, svcConn, subj, nodes, live)
+	}
+	if err := errors.Join(append([]error{svcErr, recErr}, nodeErrs...)...); err != nil {
+		return nil, err
+	}
+	for _, c := range append(conns, svcConn) {
+		// Refused publishes are drops with reason permission, in the log
+		// and the summary; anything else the connections saw is a fault.
+		if n := c.Errors.Total() - c.Errors.Permission.Load(); n > 0 {
+			return nil, fmt.Errorf("sim: NATS reported %d asynchronous errors on %s: %s", n, c.Opts.Name, c.Errors.Last())
+		}
+	}
+	return rec.Close(model.End)
+}
+
+// runLocal runs every node in this process under in-process
+// synchronisation, with the recorder merging their streams on its own
+// goroutine so that recording overlaps the simulation.
+func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, rec *events.Recorder,
+	conns []*broker.Conn, subj broker.Subjects, parts [][]int32, live <-chan broker.Action,
+	connectAgencies func(part []int32) (map[int32]*broker.Conn, error)) ([]error, error, error) {
+	hosts := make([]int, len(model.Names.Agencies))
+	for i, part := range parts {
+		for _, ix := range part {
+			hosts[ix] = i
+		}
+	}
+	out := make(chan agents.Batch, 64)
+	free := make(chan []events.Event, 64)
+	loc := &agents.Local{Nodes: len(parts), Hosts: hosts, End: model.End, Lookahead: model.Lookahead,
+		Clock: broker.NewClock(cfg.Speed, model.End, live, cfg.Replay), Out: out, Free: free}
+	recDone := make(chan error, 1)
+	go func() { recDone <- record(out, free, len(parts), model.End, recModel, rec) }()
+	nodeErrs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i := range parts {
+		n := agents.NewNode(model, conns[i], subj, fmt.Sprintf("node-%d", i), parts[i])
+		n.PendingLimit = cfg.PendingLimit
+		if cfg.NeedToKnow || cfg.Creds != "" {
+			agencyConns, err := connectAgencies(parts[i])
+			if err != nil {
+				nodeErrs[i] = err
+				loc.Fail(err)
+				break
+			}
+			n.UseAgencyConns(agencyConns)
+		}
+		wg.Go(func() { nodeErrs[i] = n.RunLocal(ctx, loc, i) })
+	}
+	svcErr := loc.Run(ctx)
+	wg.Wait()
+	close(out)
+	recErr := <-recDone
+	if cfg.Drift != nil {
+		*cfg.Drift = loc.Drift
+	}
+	if cfg.Lag != nil {
+		*cfg.Lag = loc.Lag
+	}
+	for i, err := range nodeErrs {
+		if errors.Is(err, agents.ErrAborted) {
+			nodeErrs[i] = nil
+		}
+	}
+	return nodeErrs, svcErr, recErr
+}
+
+// record feeds the recorder from the nodes' batches: it merges them into
+// the canonical order, turns live actions into their events, and hands
+// event buffers back for reuse. After a failure it goes on draining, so
+// that no node blocks on it.
+func record(out <-chan agents.Batch, free chan<- []events.Event, nodes int, end liaison.Time,
+	recModel *agents.Model, rec *events.Recorder) error {
+	merge := events.NewMerge(nodes + 1)
+	var err error
+	var acts []events.Event
+	for b := range out {
+		if err != nil {
+			continue
+		}
+		src, evs := b.Source, b.Events
+		if src == agents.Coordinator {
+			src = nodes
+			acts = acts[:0]
+			for _, a := range b.Actions {
+				var e events.Event
+				if e, err = actionEvent(a, recModel, rec); err != nil {
+					break
+				}
+				acts = append(acts, e)
+			}
+			evs = acts
+		}
+		if err != nil {
+			continue
+		}
+		ready, w := merge.Add(src, evs, b.Through)
+		if end != liaison.Never {
+			w = min(w, end+1)
+		}
+		err = rec.Window(ready, w)
+		if b.Events != nil {
+			select {
+			case free <- b.Events[:0]:
+			default:
+			}
+		}
+	}
+	return err
+}
+
+// runRemote runs the time service for nodes in other processes, which
+// report their events over NATS window by window.
+func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, rec *events.Recorder,
+	svcConn *broker.Conn, subj broker.Subjects, nodes int, live <-chan broker.Action) (error, error) {
 	// The recorder decodes and writes one window while the nodes run the
 	// next: the pipeline keeps both cores busy.
 	type window struct {
@@ -233,9 +375,6 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		}
 		recErr <- err
 	}()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	svc := &broker.Service{
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
@@ -246,63 +385,12 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 			return nil
 		},
 	}
-	var wg sync.WaitGroup
-	// fail ends a run that could not be set up: the nodes already started
-	// and the recorder stop before the error is returned.
-	fail := func(err error) (*events.Summary, error) {
-		cancel()
-		wg.Wait()
-		close(windows)
-		<-recErr
-		return nil, err
-	}
-	nodeErrs := make([]error, len(parts))
-	for i := range parts {
-		n := agents.NewNode(model, conns[i], subj, fmt.Sprintf("node-%d", i), parts[i])
-		if cfg.NATSURL != "" {
-			n.Resilient() // an external server may be a cluster whose members fail
-		}
-		n.PendingLimit = cfg.PendingLimit
-		if cfg.NeedToKnow || cfg.Creds != "" {
-			agencyConns := map[int32]*broker.Conn{}
-			for _, ix := range parts[i] {
-				id := string(model.Names.Agencies[ix])
-				opts, err := creds(id)
-				if err != nil {
-					return fail(err)
-				}
-				c, err := broker.Connect(cfg.NATSURL, srv, "liaison agency "+id+" "+runID, opts...)
-				if err != nil {
-					return fail(fmt.Errorf("sim: connecting %s as its own user: %w", id, err))
-				}
-				conns = append(conns, c)
-				agencyConns[ix] = c
-			}
-			n.UseAgencyConns(agencyConns)
-		}
-		wg.Go(func() { nodeErrs[i] = n.Run(ctx) })
-	}
 	_, svcErr := svc.Run(ctx)
-	if svcErr != nil {
-		cancel()
-	}
 	if cfg.Drift != nil {
 		*cfg.Drift = svc.Drift
 	}
-	wg.Wait()
 	close(windows)
-	rErr := <-recErr
-	if err := errors.Join(append([]error{svcErr, rErr}, nodeErrs...)...); err != nil {
-		return nil, err
-	}
-	for _, c := range append(conns, svcConn) {
-		// Refused publishes are drops with reason permission, in the log
-		// and the summary; anything else the connections saw is a fault.
-		if n := c.Errors.Total() - c.Errors.Permission.Load(); n > 0 {
-			return nil, fmt.Errorf("sim: NATS reported %d asynchronous errors on %s: %s", n, c.Opts.Name, c.Errors.Last())
-		}
-	}
-	return rec.Close(model.End)
+	return svcErr, <-recErr
 }
 
 // credentials returns the connect options for each user of the run, and the

@@ -1,0 +1,464 @@
+package agents
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"liaison"
+	"liaison/broker"
+	"liaison/events"
+)
+
+// Across processes a node cannot see what others have in flight, so it
+// follows the time service's windows (see broker.Service): it runs the
+// events of each granted window, publishes what its agencies send, and
+// reports its events, its counts of messages sent (by destination node)
+// and received, and its next event time.
+
+// remoteState is a node's side of the distributed protocol.
+type remoteState struct {
+	n *Node
+
+	// Replacing a failed node (see KeepSent, catchUp): what was sent to
+	// each node, and how many messages came from other nodes.
+	keepSent   bool
+	sentLog    [][]sent
+	recvOthers uint64
+
+	// Resilience (see Resilient): this window's messages, the messages
+	// received lately by id, and the window bounds that date them.
+	window            []sent
+	seen              map[msgID]liaison.Time
+	settled, frontier liaison.Time
+	chunks            [][]byte // this window's encoded events
+	spare             [][]byte // buffers of earlier windows' chunks, for reuse
+}
+
+// sent is one published message, kept in case it must be sent again.
+type sent struct {
+	from    int32 // the sending agency, whose connection publishes it
+	subject string
+	data    []byte
+}
+
+// KeepSent makes the node keep every message it sends to other nodes for
+// the whole run, so that it can send them again to a node that replaces
+// a failed one (see broker.Service.Resume). Memory grows with the run.
+// Call before Run.
+func (n *Node) KeepSent() { n.remoteState().keepSent = true }
+
+// Resilient makes the node survive the loss of messages in transit, as
+// when a server of a NATS cluster fails: it keeps each window's messages
+// to publish them again when the time service asks, and drops copies of
+// messages it already has. Call before Run.
+func (n *Node) Resilient() { n.remoteState().seen = map[msgID]liaison.Time{} }
+
+func (n *Node) remoteState() *remoteState {
+	if n.remote == nil {
+		n.remote = &remoteState{n: n}
+	}
+	return n.remote
+}
+
+// Run subscribes the agencies, joins the run's time service and processes
+// grants until the run ends. It returns an error when the run is aborted or
+// a node fault makes going on meaningless.
+func (n *Node) Run(ctx context.Context) (err error) {
+	r := n.remoteState()
+	subs, err := n.subscribe(func(msg *nats.Msg) {
+		n.mu.Lock()
+		w := n.take(msg)
+		if w != nil && r.seen != nil && r.duplicate(&w.msg) {
+			n.mu.Unlock()
+			return
+		}
+		if w != nil {
+			n.inbox = append(n.inbox, w)
+			if int(w.msg.From) < len(n.agents) && w.msg.From >= 0 && n.agents[w.msg.From] == nil {
+				r.recvOthers++
+			}
+		}
+		n.recv++
+		n.mu.Unlock()
+		n.wake()
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range subs {
+			s.Unsubscribe()
+		}
+	}()
+	ids := make([]liaison.AgencyID, 0, len(n.hosted))
+	for _, ix := range n.hosted {
+		ids = append(ids, n.m.Names.Agencies[ix])
+	}
+	link, err := broker.JoinRun(ctx, n.conn, n.subj, n.name, n.m.Digest(), ids)
+	if err != nil {
+		return err
+	}
+	defer link.Close()
+	defer func() {
+		if err != nil {
+			link.Fail(err)
+		}
+	}()
+	for _, a := range n.agents {
+		if a != nil {
+			a.start()
+		}
+	}
+	var epoch, waitFor uint64
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case g := <-link.Grants():
+			if g.Abort != "" {
+				return fmt.Errorf("agents: node %s: run aborted: %s", n.name, g.Abort)
+			}
+			if g.Node >= 0 && g.Node != link.Index() {
+				continue // for another node
+			}
+			if g.Catchup != nil {
+				// This node replaces one that failed: re-run the windows
+				// so far from what the others send again, then go on.
+				if err := n.catchUp(ctx, link, g); err != nil {
+					return err
+				}
+				epoch = g.Epoch
+				continue
+			}
+			if g.Replay {
+				if g.ReplayNode != link.Index() {
+					r.replay(g.ReplayNode)
+				}
+				continue
+			}
+			if g.Node >= 0 {
+				// The service expects more messages than have arrived.
+				waitFor = g.Expect
+				if err := n.updateIfArrived(link, epoch, &waitFor); err != nil {
+					return err
+				}
+				continue
+			}
+			switch {
+			case g.Epoch < epoch:
+				continue // a repeat of a window long done
+			case g.Resend:
+				// Messages of this window were lost on the way (a server
+				// of the cluster failed): publish them again; receivers
+				// drop the copies they already have.
+				if g.Epoch == epoch {
+					r.republish()
+				}
+				continue
+			case g.Epoch == epoch:
+				// The grant again: our report may have been lost.
+				rep, err := n.report(epoch)
+				if err != nil {
+					return err
+				}
+				if err := link.Report(rep, r.chunks); err != nil {
+					return err
+				}
+				continue
+			case link.Replacement && epoch == 0:
+				continue // a replacement waits for its catch-up
+			}
+			epoch, waitFor = g.Epoch, 0
+			if err := n.runWindow(g, false); err != nil {
+				return err
+			}
+			rep, err := n.report(epoch)
+			if err != nil {
+				return err
+			}
+			if err := link.Report(rep, r.chunks); err != nil {
+				return err
+			}
+			if g.End {
+				return n.conn.Flush()
+			}
+		case <-n.arrived:
+			if err := n.updateIfArrived(link, epoch, &waitFor); err != nil {
+				return err
+			}
+		case <-check.C:
+			if err := n.slowConsumer(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// runWindow runs one granted window. Silent, it only rebuilds state: what
+// it would log is dropped, and what it would send to other nodes (which
+// got it long ago) is only counted; messages to its own agencies are
+// delivered in process, as they were over NATS the first time.
+func (n *Node) runWindow(g broker.Grant, silent bool) error {
+	r := n.remote
+	// The last window's chunks are no longer needed.
+	for i := range r.chunks {
+		r.spare = append(r.spare, r.chunks[i][:0])
+	}
+	r.chunks = r.chunks[:0]
+	r.window = r.window[:0]
+	if g.Hosts != nil {
+		if err := n.setHosts(g.Hosts); err != nil {
+			return err
+		}
+	}
+	n.mu.Lock()
+	// Grants come in order: every window before this one has settled, so
+	// any message sent before the last one's end that arrives now is a
+	// copy. (A replacement catching up keeps everything.)
+	r.settled, r.frontier = r.frontier, g.Until
+	if r.seen != nil && !silent {
+		for id, sent := range r.seen {
+			if sent < r.settled {
+				delete(r.seen, id)
+			}
+		}
+	}
+	n.mu.Unlock()
+	if err := n.drain(); err != nil {
+		return err
+	}
+	for _, in := range g.Injects {
+		if err := n.addInject(in.Def, in.At); err != nil {
+			return err
+		}
+	}
+	n.silent = silent
+	if g.End {
+		n.runEnd(g.Until)
+	} else {
+		until := g.Until
+		n.process(&until)
+	}
+	n.silent = false
+	if n.pubErrs > 0 {
+		return fmt.Errorf("agents: node %s: %d publishes failed: %s", n.name, n.pubErrs, n.conn.Errors.Last())
+	}
+	refused, err := n.confirmPublishes()
+	if err != nil {
+		return err
+	}
+	for i := range refused {
+		e := refused[i].drop()
+		r.appendEvent(&e)
+	}
+	return n.slowConsumer()
+}
+
+// catchUp re-runs the windows granted before this node replaced a failed
+// one: it waits until the other nodes' messages (sent again) are all in,
+// re-runs every window silently but, unless the failed node had reported
+// it, the current one, and reports that.
+func (n *Node) catchUp(ctx context.Context, link *broker.Node, g broker.Grant) error {
+	r := n.remote
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(catchUpWait)
+	for {
+		n.mu.Lock()
+		have := r.recvOthers
+		n.mu.Unlock()
+		if have >= g.Others {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("agents: node %s: catching up, %d of the %d messages the other nodes sent have come again after %s",
+				n.name, have, g.Others, catchUpWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		case <-n.arrived:
+		}
+	}
+	for i, w := range g.Catchup {
+		last := i == len(g.Catchup)-1
+		if err := n.runWindow(w, !last || g.Silent); err != nil {
+			return err
+		}
+		if last && !g.Silent {
+			rep, err := n.report(g.Epoch)
+			if err != nil {
+				return err
+			}
+			return link.Report(rep, r.chunks)
+		}
+	}
+	return nil
+}
+
+// catchUpWait bounds how long a replacement waits for the messages the
+// other nodes send it again.
+const catchUpWait = 20 * time.Second
+
+// replay publishes again everything sent to node j.
+func (r *remoteState) replay(j int) {
+	if j < len(r.sentLog) {
+		for _, s := range r.sentLog[j] {
+			// Each agency's own connection: under need to know only it may
+			// publish on its subjects.
+			if err := r.n.connOf(s.from).Publish(s.subject, s.data); err != nil {
+				r.n.pubErrs++
+			}
+		}
+	}
+}
+
+// updateIfArrived reports again once the count the service expects has
+// arrived.
+func (n *Node) updateIfArrived(link *broker.Node, epoch uint64, waitFor *uint64) error {
+	if *waitFor == 0 {
+		return nil
+	}
+	n.mu.Lock()
+	recv := n.recv
+	n.mu.Unlock()
+	if recv < *waitFor {
+		return nil
+	}
+	*waitFor = 0
+	rep, err := n.report(epoch)
+	if err != nil {
+		return err
+	}
+	return link.Update(rep)
+}
+
+// report drains the inbox and describes the node. The received count and
+// the messages behind it are taken together: a report must never count a
+// message whose delivery time its next event time does not include, or the
+// service could grant a window past it.
+func (n *Node) report(epoch uint64) (broker.Report, error) {
+	recv, err := n.drainCounted()
+	return broker.Report{Epoch: epoch, SentTo: n.sentTo, Recv: recv, Next: n.queue.next()}, err
+}
+
+// drain moves arrived messages into the event queue as deliveries.
+func (n *Node) drain() error {
+	_, err := n.drainCounted()
+	return err
+}
+
+// drainCounted drains the inbox and returns the received count that
+// includes exactly the messages drained so far.
+func (n *Node) drainCounted() (uint64, error) {
+	n.mu.Lock()
+	in := n.inbox
+	n.inbox = nil
+	bad := n.bad
+	recv := n.recv
+	n.mu.Unlock()
+	if bad != nil {
+		return recv, bad
+	}
+	for _, w := range in {
+		m := &w.msg
+		if m.To < 0 || int(m.To) >= len(n.agents) || n.agents[m.To] == nil {
+			return recv, fmt.Errorf("agents: node %s received a message for %d, which it does not host", n.name, m.To)
+		}
+		n.deliverLater(w)
+	}
+	return recv, nil
+}
+
+// silentSend is a send while a window is re-run: others have had the
+// message long ago, so it is only counted, and delivered here if it is for
+// an agency of this node.
+func (r *remoteState) silentSend(m *Message) {
+	n := r.n
+	dest := n.hostOf[m.To]
+	n.sentTo[dest]++
+	if n.agents[m.To] != nil {
+		n.mu.Lock()
+		w := &work{msg: *m}
+		n.inbox = append(n.inbox, w)
+		n.recv++
+		if r.seen != nil {
+			r.seen[msgID{m.From, m.Seq}] = m.SentAt
+		}
+		n.mu.Unlock()
+	} else if r.keepSent {
+		r.logSent(int(dest), sent{m.From, n.m.channels[m.Channel].subjects[m.To], m.appendBinary(nil)})
+	}
+}
+
+// keep holds on to a message about to be published, as far as resilience
+// and replacing failed nodes need it.
+func (r *remoteState) keep(m *Message, subject string, data []byte) {
+	if r.keepSent && r.n.agents[m.To] == nil {
+		r.logSent(int(r.n.hostOf[m.To]), sent{m.From, subject, append([]byte(nil), data...)})
+	}
+	if r.seen != nil {
+		r.window = append(r.window, sent{m.From, subject, append([]byte(nil), data...)})
+	}
+}
+
+// duplicate reports whether a message is a copy of one already received;
+// n.mu is held.
+func (r *remoteState) duplicate(m *Message) bool {
+	if m.SentAt < r.settled {
+		return true
+	}
+	id := msgID{m.From, m.Seq}
+	if _, ok := r.seen[id]; ok {
+		return true
+	}
+	r.seen[id] = m.SentAt
+	return false
+}
+
+func (r *remoteState) logSent(dest int, s sent) {
+	for len(r.sentLog) <= dest {
+		r.sentLog = append(r.sentLog, nil)
+	}
+	r.sentLog[dest] = append(r.sentLog[dest], s)
+}
+
+// republish publishes this window's messages again.
+func (r *remoteState) republish() {
+	for _, s := range r.window {
+		if err := r.n.connOf(s.from).Publish(s.subject, s.data); err != nil {
+			r.n.pubErrs++
+		}
+	}
+}
+
+// record appends one event of this window to the chunks reported to the
+// time service.
+func (r *remoteState) record(e *events.Event) {
+	if r.n.silent {
+		return // a re-run window: the service has these events already
+	}
+	r.appendEvent(e)
+}
+
+// appendEvent encodes an event into this window's chunks, each cut to fit
+// a NATS message.
+func (r *remoteState) appendEvent(e *events.Event) {
+	const limit = broker.MaxPayload - 64
+	if len(r.chunks) == 0 || len(r.chunks[len(r.chunks)-1]) > limit-128 {
+		if k := len(r.spare); k > 0 {
+			r.chunks = append(r.chunks, r.spare[k-1])
+			r.spare = r.spare[:k-1]
+		} else {
+			r.chunks = append(r.chunks, make([]byte, 0, 64<<10))
+		}
+	}
+	last := &r.chunks[len(r.chunks)-1]
+	*last = events.AppendBinary(*last, e)
+}

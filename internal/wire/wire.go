@@ -1,0 +1,126 @@
+// Package wire reads the varint-based binary forms that Liaison's packages
+// put on NATS (messages between agencies, event batches, the time
+// protocol). Each package owns its own format; this one only owns the
+// reading of its primitives, so that every decoder checks bounds the same
+// way and none can be tricked into reading past the end of a payload.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// ErrShort reports a payload that ends in the middle of a value, or a
+// varint that overflows 64 bits.
+var ErrShort = errors.New("wire: payload ends early or holds a bad varint")
+
+// Reader reads primitives from a byte slice. The first failure sticks: later
+// reads return zero values and Err reports it, so a decoder can read a whole
+// record and check once.
+type Reader struct {
+	b   []byte
+	err error
+}
+
+// NewReader reads b.
+func NewReader(b []byte) Reader { return Reader{b: b} }
+
+// Err is the first failure, or nil.
+func (r *Reader) Err() error { return r.err }
+
+// Len is how many bytes are left.
+func (r *Reader) Len() int { return len(r.b) }
+
+// Rest returns the unread bytes.
+func (r *Reader) Rest() []byte { return r.b }
+
+// Fail records a failure found by the caller (a value out of range), unless
+// one is recorded already.
+func (r *Reader) Fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// Varint reads a signed varint.
+func (r *Reader) Varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrShort
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Uvarint reads an unsigned varint.
+func (r *Reader) Uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = ErrShort
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Byte reads one byte.
+func (r *Reader) Byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.err = ErrShort
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+// Bytes reads a length-prefixed byte string (an uvarint length, then the
+// bytes), refusing lengths beyond what is left. The result aliases the
+// input.
+func (r *Reader) Bytes() []byte {
+	n := r.Uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)) {
+		r.err = ErrShort
+		return nil
+	}
+	out := r.b[:n:n]
+	r.b = r.b[n:]
+	return out
+}
+
+// Count reads an uvarint that counts the records to follow, each taking at
+// least min bytes: a count the rest of the payload cannot hold is refused,
+// so a forged count cannot make a decoder allocate without bound.
+func (r *Reader) Count(min int) int {
+	n := r.Uvarint()
+	if r.err != nil {
+		return 0
+	}
+	if min < 1 {
+		min = 1
+	}
+	if n > uint64(len(r.b)/min) {
+		r.err = ErrShort
+		return 0
+	}
+	return int(n)
+}
+
+// AppendBytes appends a length-prefixed byte string, as Bytes reads it.
+func AppendBytes(b, s []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
