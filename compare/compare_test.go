@@ -80,7 +80,7 @@ func TestCoverage(t *testing.T) {
 				k++
 			}
 		}
-		if iv := MeanCI(x); iv.Lo <= 10 && 10 <= iv.Hi {
+		if iv := MeanCI(x, DefaultLevel); iv.Lo <= 10 && 10 <= iv.Hi {
 			covered++
 		}
 		big := make([]float64, 40)
@@ -92,10 +92,10 @@ func TestCoverage(t *testing.T) {
 			}
 		}
 		p := distuv.Normal{Mu: 10, Sigma: 3}.CDF(12)
-		if iv := WilsonCI(kb, len(big)); iv.Lo <= p && p <= iv.Hi {
+		if iv := WilsonCI(kb, len(big), DefaultLevel); iv.Lo <= p && p <= iv.Hi {
 			wcovered++
 		}
-		if iv := QuantileCI(big, 0.5); iv.Lo <= 10 && 10 <= iv.Hi {
+		if iv := QuantileCI(big, 0.5, DefaultLevel); iv.Lo <= 10 && 10 <= iv.Hi {
 			qcovered++
 		}
 		_ = k
@@ -114,13 +114,13 @@ func TestCoverage(t *testing.T) {
 func TestCensoredQuantiles(t *testing.T) {
 	inf := math.Inf(1)
 	x := []float64{1, 2, 3, inf, inf, inf}
-	if iv := QuantileCI(x, 0.5); iv.Est != 3 {
+	if iv := QuantileCI(x, 0.5, DefaultLevel); iv.Est != 3 {
 		t.Errorf("median %v, want 3", iv.Est)
 	}
-	if iv := QuantileCI(x, 0.95); !math.IsInf(iv.Est, 1) {
+	if iv := QuantileCI(x, 0.95, DefaultLevel); !math.IsInf(iv.Est, 1) {
 		t.Errorf("p95 %v, want +Inf (censored)", iv.Est)
 	}
-	if iv := MeanCI([]float64{5}); iv.Est != 5 || !math.IsNaN(iv.Lo) {
+	if iv := MeanCI([]float64{5}, DefaultLevel); iv.Est != 5 || !math.IsNaN(iv.Lo) {
 		t.Errorf("one value: %+v", iv)
 	}
 }
