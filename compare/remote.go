@@ -143,7 +143,7 @@ func (w *Workers) run(ctx context.Context, cfg Config, p *plan, res *Result) err
 	}
 
 	total := len(res.All)
-	active := map[int]*flight{} // sent, or waiting to be sent again, with no result yet
+	active := map[int]*flight{}  // sent, or waiting to be sent again, with no result yet
 	got := make([]string, total) // digest of each result, once in
 	done, next := 0, 0           // results in; the next job never sent
 	start := time.Now()
