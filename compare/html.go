@@ -219,7 +219,8 @@ var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Topology comparison: {{.R.Scenario}}</title>
-<style>` + report.CSS + `</style>
+<style>` + report.CSS + `
+tr.significant td { font-weight: 600; }</style>
 </head>
 <body>
 <main>
@@ -237,7 +238,7 @@ var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
 </section>
 {{if .Verdicts}}<section>
 <h2>Who wins</h2>
-<p class="sub">Per item and metric, the best {{.Word}} and whether its lead over the next is significant at {{.Level}}. {{.WinnerNote}}</p>
+<p class="sub">Significance at {{.Level}}. {{.WinnerNote}}</p>
 <table><tr><th>item</th><th>metric</th><th>best</th><th>next</th><th class="num">lead over next</th><th>verdict</th></tr>
 {{range .Verdicts}}<tr{{if .Significant}} class="significant"{{end}}><td>{{.Item}}</td><td>{{.Metric}}</td><td>{{.Best}}</td><td>{{.Next}}</td><td class="num">{{.Lead}}</td><td>{{.Verdict}}</td></tr>
 {{end}}</table>

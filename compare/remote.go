@@ -96,15 +96,14 @@ func (w *Workers) run(ctx context.Context, cfg Config, p *plan, res *Result) err
 	}
 	nc := w.Conn
 	inbox := nc.NewInbox()
-	msgs := make(chan *nats.Msg, 4096)
+	// A reply lost to a full channel (a slow consumer) costs only time: its
+	// replication falls silent and is sent again.
+	msgs := make(chan *nats.Msg, 1<<16)
 	sub, err := nc.ChanSubscribe(inbox+".>", msgs)
 	if err != nil {
 		return fmt.Errorf("compare: subscribing to the workers' replies: %w", err)
 	}
 	defer sub.Unsubscribe()
-	if err := sub.SetPendingLimits(-1, -1); err != nil {
-		return err
-	}
 
 	// Requests differ only in job and seed, row's variant and settings.
 	base := request{Protocol: protocol, File: w.File, Data: w.Data, Digest: digest(w.Data)}

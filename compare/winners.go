@@ -21,9 +21,9 @@ const (
 
 // The tests behind a verdict.
 const (
-	TestPairedT   = "paired t"
-	TestBootstrap = "paired bootstrap"
-	TestMcNemar   = "McNemar exact"
+	byPairedT   = "paired t"
+	byBootstrap = "paired bootstrap"
+	byMcNemar   = "McNemar exact"
 )
 
 // Verdict says, for one item and metric, which row is best and whether its
@@ -91,14 +91,14 @@ func (r *Result) Verdicts(items []ItemStats) []Verdict {
 		case len(full) == 0:
 			v.Note = "no row reached in every run; see p50 and p95"
 		case len(full) == 1:
-			v.Note = "the only row that reached in every run"
+			v.Note = "the only row that reached in every run; the others have runs that never reached"
 		case len(full) < len(st):
 			v.Note = "rows with runs that never reached do not compete"
 		}
 		if v.Next >= 0 {
 			a, b := values(v.Next, ttr), values(v.Best, ttr)
 			v.Lead, v.P = PairedT(subtract(a, b), lv)
-			v.Test, v.Pairs = TestPairedT, len(a)
+			v.Test, v.Pairs = byPairedT, len(a)
 			v.Significant = v.Lead.Lo > 0
 		}
 		out = append(out, v)
@@ -120,7 +120,7 @@ func (r *Result) Verdicts(items []ItemStats) []Verdict {
 				}
 			} else if v.Next >= 0 {
 				v.Lead = PairedQuantileDiff(values(v.Next, ttr), values(v.Best, ttr), q.q, lv)
-				v.P, v.Test, v.Pairs = math.NaN(), TestBootstrap, r.Runs
+				v.P, v.Test, v.Pairs = math.NaN(), byBootstrap, r.Runs
 				v.Significant = v.Lead.Lo > 0
 			}
 			out = append(out, v)
@@ -134,7 +134,7 @@ func (r *Result) Verdicts(items []ItemStats) []Verdict {
 			a, b := values(v.Best, reachShare), values(v.Next, reachShare)
 			v.Lead, v.P = PairedT(subtract(a, b), lv)
 			v.Lead.Lo, v.Lead.Hi = max(v.Lead.Lo, -1), min(v.Lead.Hi, 1)
-			v.Test, v.Pairs = TestPairedT, len(a)
+			v.Test, v.Pairs = byPairedT, len(a)
 			v.Significant = v.Lead.Lo > 0
 		}
 		out = append(out, v)
@@ -158,7 +158,7 @@ func (r *Result) Verdicts(items []ItemStats) []Verdict {
 				}
 			}
 			v.Lead = Interval{v.BestEst - v.NextEst, math.NaN(), math.NaN(), len(a)}
-			v.P, v.Test, v.Pairs = McNemar(bestOnly, nextOnly), TestMcNemar, bestOnly+nextOnly
+			v.P, v.Test, v.Pairs = McNemar(bestOnly, nextOnly), byMcNemar, bestOnly+nextOnly
 			v.Significant = v.P < 1-lv
 		}
 		out = append(out, v)
@@ -283,9 +283,13 @@ func (r *Result) verdictText(v Verdict) string {
 	}
 	var evidence string
 	switch v.Test {
-	case TestMcNemar:
-		evidence = fmt.Sprintf("%s, p %s, %d seeds disagree", v.Test, pValue(v.P), v.Pairs)
-	case TestPairedT:
+	case byMcNemar:
+		verb := "disagree"
+		if v.Pairs == 1 {
+			verb = "disagrees"
+		}
+		evidence = fmt.Sprintf("%s, p %s, %d of %d seeds %s", v.Test, pValue(v.P), v.Pairs, v.Lead.N, verb)
+	case byPairedT:
 		evidence = fmt.Sprintf("%s, p %s, %d pairs", v.Test, pValue(v.P), v.Pairs)
 	default:
 		evidence = fmt.Sprintf("%s, %d pairs", v.Test, v.Pairs)
@@ -297,7 +301,7 @@ func (r *Result) verdictText(v Verdict) string {
 		evidence = "the tied rows' lead; " + evidence
 	}
 	switch {
-	case v.Test != TestMcNemar && math.IsNaN(v.Lead.Lo):
+	case v.Test != byMcNemar && math.IsNaN(v.Lead.Lo):
 		return "cannot tell: too few pairs (" + evidence + ")"
 	case v.Significant:
 		return "significant at " + lv + " (" + evidence + ")"

@@ -173,12 +173,12 @@ func (s *Scenario) set(st Setting) (string, Positions, ErrorList) {
 			// agencies[x].handling.TYPE: one message type's distribution
 			// (or the default), in a copy of the map.
 			if i != len(steps)-1 || len(stp.keys) > 0 {
-				return fail(UnknownField, "%s: a handling time is set as a whole or per message type, as %s.TYPE or %s.default", st.Path, user, user)
+				return fail(UnknownField, "a handling time is set as a whole or per message type; expected %s, %s.TYPE or %s.default", user, user, user)
 			}
 			return setHandling(v.Addr().Interface().(*Handling), stp.name, root.Content[0], join(user, stp.name), join(canon, stp.name), st)
 		}
 		if _, scalar := v.Addr().Interface().(scalar); scalar || v.Kind() != reflect.Struct {
-			return fail(UnknownField, "%s: %s is a single value; expected nothing after it", st.Path, user)
+			return fail(UnknownField, "%s is a single value; expected nothing after it", user)
 		}
 		names := fieldNames(v.Type(), nil)
 		at := slices.IndexFunc(fieldsOf(v.Type()), func(f field) bool { return f.name == stp.name })
@@ -191,13 +191,13 @@ func (s *Scenario) set(st Setting) (string, Positions, ErrorList) {
 		}
 		f := fieldsOf(v.Type())[at]
 		if f.name == "variants" {
-			return fail(BadValue, "%s: variants cannot be set; choose one (liaison compare --variants) and set its values", st.Path)
+			return fail(BadValue, "variants cannot be set; expected a path in the scenario (choose variants with liaison compare --variants and set their values)")
 		}
 		v, enum = v.Field(f.index), f.enum
 		canon, user = join(canon, f.name), join(user, f.name)
 		for _, key := range stp.keys {
 			if v.Kind() != reflect.Slice {
-				return fail(BadValue, "%s: %s is not a list; expected no [%s]", st.Path, user, key)
+				return fail(BadValue, "%s is not a list; expected no [%s] after it", user, key)
 			}
 			// Copy the list before writing into it: the original may be
 			// shared with the scenario this one came from.
@@ -206,7 +206,7 @@ func (s *Scenario) set(st Setting) (string, Positions, ErrorList) {
 			v.Set(c)
 			k, err := listElement(v, key, user)
 			if err != nil {
-				return fail(BadValue, "%s: %v", st.Path, err)
+				return fail(BadValue, "%v", err)
 			}
 			v = v.Index(k)
 			canon, user = index(canon, k), user+"["+key+"]"

@@ -85,7 +85,7 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 		}
 	}
 	if err := cfg.Check(); err != nil {
-		fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
+		fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 		return exitInvalid
 	}
 	progress := m.progress()
@@ -95,13 +95,13 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 	if *natsURL != "" {
 		opts, err := tls.tls()
 		if err != nil {
-			fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
+			fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 			return exitInvalid
 		}
 		host, _ := os.Hostname()
 		conn, err := broker.Connect(*natsURL, nil, fmt.Sprintf("liaison compare %s-%d", host, os.Getpid()), opts...)
 		if err != nil {
-			fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
+			fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 			return exitFailed
 		}
 		defer conn.Close()
@@ -112,7 +112,7 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 	res, err := compare.Compare(ctx, cfg)
 	if err != nil {
 		progress.println(m.Stderr, "")
-		fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
+		fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 		return exitFailed
 	}
 	if cfg.Workers != nil {
@@ -131,13 +131,13 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 			continue
 		}
 		if err := atomicfile.Write(out.path, out.write); err != nil {
-			fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
+			fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 			return exitFailed
 		}
 	}
 	var b bytes.Buffer
 	if err := res.WriteTable(&b); err != nil {
-		fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
+		fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 		return exitFailed
 	}
 	m.Stdout.Write(b.Bytes())
