@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCompareCommand(t *testing.T) {
@@ -89,5 +90,21 @@ func TestCompareSetErrors(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("%v: wrote a CSV", tc.args)
 		}
+	}
+}
+
+// The progress line says how many runs are done and how long the rest
+// will take at the pace so far.
+func TestProgressLine(t *testing.T) {
+	var b strings.Builder
+	p := &progressLine{w: &b, start: time.Now().Add(-10 * time.Second)}
+	p.update(1, 4)
+	if got := b.String(); !strings.Contains(got, "1/4 runs, about 30s left") || !strings.HasPrefix(got, "\r") {
+		t.Errorf("progress %q", got)
+	}
+	b.Reset()
+	p.update(4, 4)
+	if got := b.String(); !strings.Contains(got, "4/4 runs") || strings.Contains(got, "left") || !strings.HasSuffix(got, "\n") {
+		t.Errorf("progress at the end %q", got)
 	}
 }
