@@ -287,6 +287,59 @@ func TestWorkers(t *testing.T) {
 	}
 }
 
+// A worker that is stopped hands its replication back at once ("gone"),
+// without waiting for the comparison's timeout, and another finishes it.
+func TestWorkerStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs long replications")
+	}
+	srv, err := broker.StartServer(broker.ServerOptions{Name: "test-stop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	connect := func(name string) *nats.Conn {
+		c, err := broker.Connect("", srv, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c.Conn
+	}
+	firstCtx, stopFirst := context.WithCancel(context.Background())
+	started := make(chan struct{}, 16)
+	first := &Worker{Conn: connect("first"), Name: "first", Slots: 1, Log: func(s string) {
+		if !strings.HasSuffix(s, "done") {
+			started <- struct{}{}
+		}
+	}}
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- first.Serve(firstCtx) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-started
+		stopFirst()
+		second := &Worker{Conn: connect("second"), Name: "second", Slots: 1}
+		second.Serve(ctx)
+	}()
+	// Long replications (30 simulated days), and a timeout the test would
+	// notice: only "gone" brings the replication back in time.
+	cfg := Config{Scenario: research(t), Variants: []string{""}, Sweeps: []Sweep{{"duration", []string{"30d"}}}, Runs: 2, Seed: 3,
+		Workers: &Workers{Conn: connect("comparison"), File: "scenarios/ctg-research.yaml", Data: researchSource(t), Timeout: time.Hour}}
+	begin := time.Now()
+	res, err := Compare(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-firstDone; err != nil {
+		t.Errorf("the stopped worker: %v", err)
+	}
+	if res.Retried != 1 || time.Since(begin) > 5*time.Minute {
+		t.Errorf("%d sent again after %v; want 1, at once", res.Retried, time.Since(begin))
+	}
+}
+
 func researchSource(t testing.TB) []byte {
 	_, data, err := scenarios.ReadSource("ctg-research")
 	if err != nil {

@@ -54,6 +54,10 @@ func (w *Worker) Serve(ctx context.Context) error {
 	defer cancel()
 	slots := make(chan struct{}, w.Slots)
 	cache := &scenarioCache{}
+	// closed turns requests away once Serve is stopping: a callback may
+	// still be running when the subscription ends.
+	var mu sync.Mutex
+	closed := false
 	var wg sync.WaitGroup
 	jobs, err := w.Conn.QueueSubscribe(JobsSubject, QueueGroup, func(m *nats.Msg) {
 		if m.Reply == "" {
@@ -69,9 +73,16 @@ func (w *Worker) Serve(ctx context.Context) error {
 				Error: fmt.Sprintf("the request speaks protocol %d, this worker %d; expected the same Liaison version everywhere", req.Protocol, protocol)})
 			return
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		select {
 		case slots <- struct{}{}:
 		default:
+			w.respond(m.Reply, reply{Kind: replyBusy, Job: req.Job})
+			return
+		}
+		if closed {
+			<-slots
 			w.respond(m.Reply, reply{Kind: replyBusy, Job: req.Job})
 			return
 		}
@@ -99,6 +110,9 @@ func (w *Worker) Serve(ctx context.Context) error {
 	<-ctx.Done()
 	jobs.Unsubscribe()
 	pings.Unsubscribe()
+	mu.Lock()
+	closed = true
+	mu.Unlock()
 	cancel()
 	wg.Wait()
 	w.Conn.Flush()
