@@ -162,7 +162,7 @@ func (w *Workers) run(ctx context.Context, cfg Config, p *plan, res *Result) err
 				return fmt.Errorf("compare: worker %s speaks protocol %d, this comparison %d; expected workers of the same Liaison version", pr.Worker, pr.Protocol, protocol)
 			}
 			if _, known := workers[pr.Worker]; !known {
-				w.notify("worker %s joined with %d slots", pr.Worker, pr.Slots)
+				w.notify("worker %s joined with %d %s", pr.Worker, pr.Slots, plural(pr.Slots, "slot", "slots"))
 			}
 			workers[pr.Worker] = seen{pr.Slots, time.Now()}
 			lastWorker = time.Now()
@@ -304,4 +304,11 @@ func (w *Workers) run(ctx context.Context, cfg Config, p *plan, res *Result) err
 		}
 	}
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -60,8 +60,9 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison compare: name exactly one scenario file or built-in name (see liaison list)")
 		return exitInvalid
 	}
-	if *par < 0 || *workers < 1 || *natsURL == "" && (flagGiven(fs, "workers") || flagGiven(fs, "worker-timeout")) {
-		fmt.Fprintln(m.Stderr, "liaison compare: --parallel must not be negative, and --workers (at least 1) and --worker-timeout go with --nats")
+	if *par < 0 || *workers < 1 || *natsURL == "" && (flagGiven(fs, "workers") || flagGiven(fs, "worker-timeout")) ||
+		*natsURL != "" && flagGiven(fs, "parallel") {
+		fmt.Fprintln(m.Stderr, "liaison compare: --parallel (not negative) is for runs in this process, each worker takes its own; --workers (at least 1) and --worker-timeout go with --nats")
 		return exitInvalid
 	}
 	file, data, err := scenarios.ReadSource(pos[0])

@@ -79,6 +79,7 @@ func TestCompareSetErrors(t *testing.T) {
 		{[]string{"--set", "staff"}, "expected PATH=VALUE"},
 		{[]string{"--level", "2"}, "expected a number between 0 and 1"},
 		{[]string{"--workers", "2"}, "go with --nats"},
+		{[]string{"--nats", "nats://127.0.0.1:1", "--parallel", "2"}, "each worker takes its own"},
 	} {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "runs.csv")
