@@ -1,8 +1,10 @@
 // Package compare runs replications of a scenario's variants (topologies)
-// with common random numbers and compares them: time to reach each inject's
-// audience, reach at the deadline, the chance of meeting it, and messages
-// per channel, with confidence intervals and paired differences against the
-// first variant.
+// and parameter sweeps with common random numbers and compares them: time
+// to reach each inject's audience, reach at the deadline, the chance of
+// meeting it, and messages per channel, with confidence intervals, paired
+// differences against the first row, and which row is best. Replications
+// run in process or on liaison worker processes over NATS, with the same
+// results.
 //
 // Runs that never reach an item's whole audience are censored at the run's
 // end: their time to reach is unknown but later than anything observed.
@@ -31,15 +33,23 @@ import (
 // Config describes a comparison.
 type Config struct {
 	Scenario *scenarios.Scenario
-	// Variants to compare, "" for the base scenario; the first is the
-	// reference for paired differences. Empty means the base and then
-	// every variant in file order.
+	// Variants to compare, "" for the base scenario. Empty means the base
+	// and then every variant in file order.
 	Variants []string
-	Runs     int    // replications per variant (seeds Seed..Seed+Runs-1)
-	Parallel int    // workers (default GOMAXPROCS)
-	Seed     uint64 // first seed
-	// Progress, when set, is called after each run with the number done.
+	// Sweeps set paths of the scenario to each of their values; with
+	// several, every combination runs (a full factorial), within each
+	// variant. The first row is the reference for paired differences.
+	Sweeps   []Sweep
+	Runs     int     // replications per row (seeds Seed..Seed+Runs-1)
+	Parallel int     // replications at once in this process (default GOMAXPROCS)
+	Seed     uint64  // first seed
+	Level    float64 // confidence level of intervals and tests (default 0.95)
+	// Progress, when set, is called after each replication with the
+	// number done.
 	Progress func(done, total int)
+	// Workers, when set, hands the replications to liaison worker
+	// processes over NATS instead of running them here.
+	Workers *Workers
 }
 
 // ItemRun is one item in one run.
@@ -58,21 +68,27 @@ type ItemRun struct {
 
 // Run is one replication.
 type Run struct {
-	Variant string
+	Row     int // index in Result.Rows
 	Seed    uint64
 	Summary *events.Summary
 	Items   []ItemRun
 }
 
-// Result is every run, in variant then seed order, whatever the
-// parallelism.
+// Result is every run, in row then seed order, whatever the parallelism
+// or the workers.
 type Result struct {
 	Scenario string
 	Title    string
-	Variants []string
+	Rows     []Row
+	Names    []string // each row's name, for tables and legends
+	Paths    []string // the swept paths, in the order given
 	Runs     int
 	Seed     uint64
+	Level    float64
 	All      []Run
+	// With workers: replications sent again after their worker fell
+	// silent or stopped, and replies ignored as malformed.
+	Retried, Rejected int
 }
 
 // Variants returns the default list: the base and every variant.
@@ -84,39 +100,108 @@ func Variants(sc *scenarios.Scenario) []string {
 	return out
 }
 
-// Compare runs the comparison on one embedded NATS server shared by all
-// workers.
-func Compare(ctx context.Context, cfg Config) (*Result, error) {
+// plan is a checked comparison: its rows and the scenario each runs.
+type plan struct {
+	rows     []Row
+	prepared []*scenarios.Scenario
+	level    float64
+}
+
+// Check reports what is wrong with the configuration (runs, level,
+// variants, sweeps, settings) without running anything: every row's
+// scenario is built and checked as the loader checks a file.
+func (cfg Config) Check() error {
+	_, err := cfg.plan()
+	return err
+}
+
+func (cfg Config) plan() (*plan, error) {
 	if cfg.Runs < 1 {
 		return nil, fmt.Errorf("compare: runs must be at least 1")
+	}
+	p := &plan{level: cfg.Level}
+	if p.level == 0 {
+		p.level = DefaultLevel
+	}
+	if !(p.level > 0 && p.level < 1) {
+		return nil, fmt.Errorf("compare: the confidence level is %v; expected a number between 0 and 1, such as 0.95", cfg.Level)
 	}
 	variants := cfg.Variants
 	if len(variants) == 0 {
 		variants = Variants(cfg.Scenario)
 	}
-	for _, v := range variants {
-		if _, err := cfg.Scenario.Apply(v); err != nil {
-			return nil, err
+	for i, v := range variants {
+		if slices.Contains(variants[:i], v) {
+			return nil, fmt.Errorf("compare: variant %s is given twice; expected each once", variantName(v))
 		}
 	}
+	for i, sw := range cfg.Sweeps {
+		if len(sw.Values) == 0 {
+			return nil, fmt.Errorf("compare: --set %s has no values", sw.Path)
+		}
+		for _, o := range cfg.Sweeps[:i] {
+			if o.Path == sw.Path {
+				return nil, fmt.Errorf("compare: --set %s is given twice; expected each path once, with all its values", sw.Path)
+			}
+		}
+	}
+	p.rows = rows(variants, cfg.Sweeps)
+	for _, r := range p.rows {
+		sc, err := prepare(cfg.Scenario, r)
+		if err != nil {
+			return nil, err
+		}
+		p.prepared = append(p.prepared, sc)
+	}
+	return p, nil
+}
+
+// Compare runs the comparison: here, on one embedded NATS server shared by
+// all replications, or on the workers.
+func Compare(ctx context.Context, cfg Config) (*Result, error) {
+	p, err := cfg.plan()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Scenario: cfg.Scenario.Name, Title: cfg.Scenario.Title, Rows: p.rows, Runs: cfg.Runs,
+		Seed: cfg.Seed, Level: p.level, All: make([]Run, len(p.rows)*cfg.Runs)}
+	for _, sw := range cfg.Sweeps {
+		res.Paths = append(res.Paths, sw.Path)
+	}
+	showVariant := len(p.rows) > 0 && (p.rows[0].Variant != "" || p.rows[len(p.rows)-1].Variant != "")
+	short := shortPaths(res.Paths)
+	for _, r := range p.rows {
+		res.Names = append(res.Names, r.name(showVariant, short))
+	}
+	for i := range res.All {
+		res.All[i].Row = i / cfg.Runs
+		res.All[i].Seed = cfg.Seed + uint64(i%cfg.Runs)
+	}
+	if cfg.Workers != nil {
+		err = cfg.Workers.run(ctx, cfg, p, res)
+	} else {
+		err = runLocal(ctx, cfg, p, res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runLocal runs the replications in this process, Parallel at once.
+func runLocal(ctx context.Context, cfg Config, p *plan, res *Result) error {
 	par := cfg.Parallel
 	if par < 1 {
 		par = runtime.GOMAXPROCS(0)
 	}
 	srv, err := broker.StartServer(broker.ServerOptions{Name: "liaison-compare"})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	}()
-	res := &Result{Scenario: cfg.Scenario.Name, Title: cfg.Scenario.Title, Variants: variants, Runs: cfg.Runs,
-		Seed: cfg.Seed, All: make([]Run, len(variants)*cfg.Runs)}
-	for i := range res.All {
-		res.All[i].Variant = variants[i/cfg.Runs]
-		res.All[i].Seed = cfg.Seed + uint64(i%cfg.Runs)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan int)
@@ -127,7 +212,8 @@ func Compare(ctx context.Context, cfg Config) (*Result, error) {
 	for range min(par, len(res.All)) {
 		wg.Go(func() {
 			for i := range jobs {
-				errs[i] = runOne(ctx, cfg.Scenario, srv, &res.All[i])
+				r := &res.All[i]
+				errs[i] = replicate(ctx, p.prepared[r.Row], p.rows[r.Row].Variant, srv, r)
 				if errs[i] != nil {
 					cancel()
 				}
@@ -151,13 +237,10 @@ func Compare(ctx context.Context, cfg Config) (*Result, error) {
 	for i, err := range errs {
 		if err != nil {
 			r := &res.All[i]
-			return nil, fmt.Errorf("compare: variant %s, seed %d: %w", variantName(r.Variant), r.Seed, err)
+			return fmt.Errorf("compare: %s, seed %d: %w", res.Names[r.Row], r.Seed, err)
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return ctx.Err()
 }
 
 type know struct {
@@ -165,10 +248,13 @@ type know struct {
 	t            float64
 }
 
-func runOne(ctx context.Context, sc *scenarios.Scenario, srv *server.Server, r *Run) error {
+// replicate runs one replication of a row's scenario (its variant and
+// settings applied) on the embedded server srv and fills r's summary and
+// items. The variant only names the run in its summary.
+func replicate(ctx context.Context, sc *scenarios.Scenario, variant string, srv *server.Server, r *Run) error {
 	var info *events.RunInfo
 	var knows []know
-	cfg := sim.Config{Scenario: sc, Variant: r.Variant, Seed: r.Seed,
+	cfg := sim.Config{Scenario: sc, Seed: r.Seed,
 		Observers: []func(*events.Event, *events.Names){func(e *events.Event, n *events.Names) {
 			if e.Kind == events.Know && e.Item >= 0 {
 				knows = append(knows, know{string(n.Items[e.Item]), string(n.Agencies[e.Agency]), e.T.Seconds()})
@@ -181,6 +267,7 @@ func runOne(ctx context.Context, sc *scenarios.Scenario, srv *server.Server, r *
 	if err != nil {
 		return err
 	}
+	sum.Variant = variant
 	r.Summary = sum
 	for _, it := range info.Items {
 		var s *events.ItemSummary
@@ -218,11 +305,4 @@ func runOne(ctx context.Context, sc *scenarios.Scenario, srv *server.Server, r *
 		r.Items = append(r.Items, ir)
 	}
 	return nil
-}
-
-func variantName(v string) string {
-	if v == "" {
-		return "(base)"
-	}
-	return v
 }

@@ -39,8 +39,8 @@ func (r *Result) ecdfChart(item int) (*chart, error) {
 		}
 	}
 	horizon = max(horizon*1.05, 60)
-	for vi, v := range r.Variants {
-		runs := r.All[vi*r.Runs : (vi+1)*r.Runs]
+	for vi, name := range r.Names {
+		runs := r.byRow(vi)
 		var ts []float64
 		for _, run := range runs {
 			if it := run.Items[item]; !it.Censored {
@@ -61,7 +61,7 @@ func (r *Result) ecdfChart(item int) (*chart, error) {
 		l.Color, l.Width = plotutil.Color(vi), vg.Points(2)
 		l.Dashes = plotutil.Dashes(vi)
 		p.Add(l)
-		p.Legend.Add(variantName(v), l)
+		p.Legend.Add(name, l)
 	}
 	return shareChart(p, horizon, "ecdf-"+id,
 		"Share of runs in which the whole audience knew the item by each time; a curve that stays below 1 has runs that never reached it.")
@@ -86,8 +86,8 @@ func (r *Result) bandChart(item int) (*chart, error) {
 	}
 	horizon = max(horizon*1.05, 60)
 	const steps = 120
-	for vi, v := range r.Variants {
-		runs := r.All[vi*r.Runs : (vi+1)*r.Runs]
+	for vi, name := range r.Names {
+		runs := r.byRow(vi)
 		var mean, lo, hi plotter.XYs
 		share := make([]float64, len(runs))
 		for s := 0; s <= steps; s++ {
@@ -123,7 +123,7 @@ func (r *Result) bandChart(item int) (*chart, error) {
 		}
 		l.Color, l.Width, l.Dashes = c, vg.Points(2), plotutil.Dashes(vi)
 		p.Add(poly, l)
-		p.Legend.Add(variantName(v), l)
+		p.Legend.Add(name, l)
 	}
 	return shareChart(p, horizon, "bands-"+id,
 		"Mean share of the audience that knew the item, with a band from the 10th to the 90th percentile over runs.")
@@ -155,28 +155,43 @@ func reversed(xy plotter.XYs) plotter.XYs {
 }
 
 type row struct {
-	Item, Variant, Reached, Mean, P50, P95, Reach, Met, Diff string
+	Item, Row, Reached, Mean, P50, P95, Reach, Met, Diff string
 }
 
+type verdictRow struct {
+	Item, Metric, Best, Next, Lead, Verdict string
+	Significant                             bool
+}
+
+type openRow struct{ Item, Metric, Rows, Runs string }
+
 // WriteHTML writes the comparison as one self-contained page with the
-// statistics and, per item, an ECDF of time to reach and reach-over-time
-// bands.
+// statistics, who wins, the open intervals and, per item, an ECDF of time
+// to reach and reach-over-time bands.
 func (r *Result) WriteHTML(w io.Writer) error {
 	items, chans := r.Stats()
 	var rows []row
 	for _, s := range items {
 		diff := "reference"
-		if s.Variant != r.Variants[0] {
+		if s.Row != 0 {
 			diff = fmt.Sprintf("%s (%d pairs)", ci(s.Diff, signedDur), s.DiffPaired)
 		}
-		rows = append(rows, row{s.Item, variantName(s.Variant), fmt.Sprintf("%d/%d", s.Reached, s.Runs),
+		rows = append(rows, row{s.Item, r.Names[s.Row], fmt.Sprintf("%d/%d", s.Reached, s.Runs),
 			fmt.Sprintf("%s (%d)", ci(s.Mean, dur), s.Mean.N), ci(s.P50, dur), ci(s.P95, dur),
 			ci(s.ReachAtDeadline, pct), ci(s.Met, pct), diff})
 	}
-	type crow struct{ Variant, Channel, Messages string }
+	var verdicts []verdictRow
+	for _, v := range r.Verdicts(items) {
+		verdicts = append(verdicts, verdictRow{v.Item, v.Metric, r.bestText(v), r.nextText(v), v.leadText(), r.verdictText(v), v.Significant})
+	}
+	var open []openRow
+	for _, o := range r.OpenIntervals(items) {
+		open = append(open, openRow{o.Item, o.Metric, r.rowList(o.Rows), o.text()})
+	}
+	type crow struct{ Row, Channel, Messages string }
 	var crows []crow
 	for _, c := range chans {
-		crows = append(crows, crow{variantName(c.Variant), c.Channel, ci(c.Messages, func(x float64) string { return fmt.Sprintf("%.1f", x) })})
+		crows = append(crows, crow{r.Names[c.Row], c.Channel, ci(c.Messages, func(x float64) string { return fmt.Sprintf("%.1f", x) })})
 	}
 	var charts []*chart
 	if len(r.All) > 0 {
@@ -192,12 +207,10 @@ func (r *Result) WriteHTML(w io.Writer) error {
 			charts = append(charts, e, b)
 		}
 	}
-	var vs []string
-	for _, v := range r.Variants {
-		vs = append(vs, variantName(v))
-	}
-	return compareTmpl.Execute(w, map[string]any{"R": r, "Rows": rows, "Chans": crows, "Charts": charts,
-		"Note": CensoringNote, "Variants": vs, "Last": r.Seed + uint64(r.Runs) - 1})
+	word := r.rowWord()
+	return compareTmpl.Execute(w, map[string]any{"R": r, "Rows": rows, "Verdicts": verdicts, "Open": open,
+		"Chans": crows, "Charts": charts, "Note": CensoringNote, "WinnerNote": WinnerNote, "Word": word,
+		"Swept": r.sweptText(), "Level": levelText(r.level()), "Last": r.Seed + uint64(r.Runs) - 1})
 }
 
 var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
@@ -206,22 +219,38 @@ var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Topology comparison: {{.R.Scenario}}</title>
-<style>` + report.CSS + `</style>
+<style>` + report.CSS + `
+tr.significant td { font-weight: 600; }</style>
 </head>
 <body>
 <main>
 <header class="top">
 <p class="sub">Topology comparison · Liaison simulation</p>
 <h1>{{.R.Title}}</h1>
-<p class="sub">{{.R.Scenario}} · variants {{range $i, $v := .Variants}}{{if $i}}, {{end}}{{$v}}{{end}} · {{.R.Runs}} runs each, seeds {{.R.Seed}}..{{.Last}} (common random numbers)</p>
+<p class="sub">{{.R.Scenario}} · {{if .R.Paths}}{{len .R.Rows}} rows: every combination of {{.Swept}}{{else}}variants {{range $i, $v := .R.Names}}{{if $i}}, {{end}}{{$v}}{{end}}{{end}} · {{.R.Runs}} runs each, seeds {{.R.Seed}}..{{.Last}} (common random numbers)</p>
 </header>
 <section>
 <h2>Time to reach and deadlines</h2>
-<p class="sub">95% confidence intervals in brackets. {{.Note}}</p>
-<table><tr><th>item</th><th>variant</th><th class="num">reached</th><th class="num">mean time to reach</th><th class="num">p50</th><th class="num">p95</th><th class="num">reach at deadline</th><th class="num">P(deadline met)</th><th class="num">paired difference</th></tr>
-{{range .Rows}}<tr><td>{{.Item}}</td><td>{{.Variant}}</td><td class="num">{{.Reached}}</td><td class="num">{{.Mean}}</td><td class="num">{{.P50}}</td><td class="num">{{.P95}}</td><td class="num">{{.Reach}}</td><td class="num">{{.Met}}</td><td class="num">{{.Diff}}</td></tr>
+<p class="sub">{{.Level}} confidence intervals in brackets. {{.Note}}</p>
+<table><tr><th>item</th><th>{{.Word}}</th><th class="num">reached</th><th class="num">mean time to reach</th><th class="num">p50</th><th class="num">p95</th><th class="num">reach at deadline</th><th class="num">P(deadline met)</th><th class="num">paired difference</th></tr>
+{{range .Rows}}<tr><td>{{.Item}}</td><td>{{.Row}}</td><td class="num">{{.Reached}}</td><td class="num">{{.Mean}}</td><td class="num">{{.P50}}</td><td class="num">{{.P95}}</td><td class="num">{{.Reach}}</td><td class="num">{{.Met}}</td><td class="num">{{.Diff}}</td></tr>
 {{end}}</table>
 </section>
+{{if .Verdicts}}<section>
+<h2>Who wins</h2>
+<p class="sub">Significance at {{.Level}}. {{.WinnerNote}}</p>
+<table><tr><th>item</th><th>metric</th><th>best</th><th>next</th><th class="num">lead over next</th><th>verdict</th></tr>
+{{range .Verdicts}}<tr{{if .Significant}} class="significant"{{end}}><td>{{.Item}}</td><td>{{.Metric}}</td><td>{{.Best}}</td><td>{{.Next}}</td><td class="num">{{.Lead}}</td><td>{{.Verdict}}</td></tr>
+{{end}}</table>
+</section>
+{{end}}{{if .Open}}<section>
+<h2>Open intervals</h2>
+<p class="sub">Intervals with an open end (∞), and how many runs per {{.Word}} would close them, estimated from the share of runs that never reached.</p>
+<table><tr><th>item</th><th>metric</th><th>{{.Word}}s</th><th>runs that would close them</th></tr>
+{{range .Open}}<tr><td>{{.Item}}</td><td>{{.Metric}}</td><td>{{.Rows}}</td><td>{{.Runs}}</td></tr>
+{{end}}</table>
+</section>
+{{end}}
 <section>
 <h2>Charts</h2>
 {{range .Charts}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
@@ -229,8 +258,8 @@ var compareTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
 </section>
 <section>
 <h2>Messages per channel</h2>
-<table><tr><th>variant</th><th>channel</th><th class="num">messages per run</th></tr>
-{{range .Chans}}<tr><td>{{.Variant}}</td><td>{{.Channel}}</td><td class="num">{{.Messages}}</td></tr>
+<table><tr><th>{{.Word}}</th><th>channel</th><th class="num">messages per run</th></tr>
+{{range .Chans}}<tr><td>{{.Row}}</td><td>{{.Channel}}</td><td class="num">{{.Messages}}</td></tr>
 {{end}}</table>
 </section>
 </main>

@@ -54,13 +54,25 @@ func Builtin(name string) (*Scenario, error) {
 // Open loads a scenario from a file if fileOrName names one, else the
 // built-in of that name, which is how the command line takes either.
 func Open(fileOrName string) (*Scenario, error) {
+	file, data, err := ReadSource(fileOrName)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
+}
+
+// ReadSource returns what Open parses: the file name its errors use and
+// the bytes, so that another process (a liaison worker) can parse the very
+// same scenario with Parse.
+func ReadSource(fileOrName string) (file string, data []byte, err error) {
 	if fi, err := os.Stat(fileOrName); err == nil && fi.Mode().IsRegular() {
-		return Load(fileOrName)
+		data, err := os.ReadFile(fileOrName)
+		return fileOrName, data, err
 	}
-	if _, err := builtinFS.ReadFile(fileOrName + ".yaml"); err == nil {
-		return Builtin(fileOrName)
+	if data, err := builtinFS.ReadFile(fileOrName + ".yaml"); err == nil && !strings.ContainsAny(fileOrName, `/\`) {
+		return path.Join("scenarios", fileOrName+".yaml"), data, nil
 	}
-	return nil, fmt.Errorf("scenarios: %q is neither a scenario file nor a built-in scenario; expected a path or one of: %s", fileOrName, builtinNames())
+	return "", nil, fmt.Errorf("scenarios: %q is neither a scenario file nor a built-in scenario; expected a path or one of: %s", fileOrName, builtinNames())
 }
 
 func builtinNames() string {
