@@ -144,7 +144,9 @@ func (c *checker) channel(path string, id liaison.ChannelID) {
 	c.addf(path, UnknownChannel, "unknown channel %q; expected one of the declared channels: %s", id, known(c.channels))
 }
 
-// known lists a set's members sorted, for "expected one of" messages.
+// known lists a set's members sorted, for "expected one of" messages; a
+// long list is cut short (see shortList), so that a file with thousands of
+// agencies gets messages of a line each.
 func known[K ~string](set map[K]bool) string {
 	var names []string
 	for k := range set {
@@ -156,7 +158,7 @@ func known[K ~string](set map[K]bool) string {
 	if len(names) == 0 {
 		return "(none)"
 	}
-	return strings.Join(names, ", ")
+	return shortList(names)
 }
 
 func (c *checker) channelShapes() {
@@ -227,8 +229,12 @@ func (c *checker) topology(p string, ch Channel) {
 			bad(p, "has %d non-empty sides; expected exactly two non-empty sides, e.g. sides: [[dk.police], [se.police]]", countNonEmpty(ch.Sides))
 			return
 		}
+		left := map[liaison.AgencyID]bool{}
+		for _, a := range ch.Sides[0] {
+			left[a] = true
+		}
 		for j, a := range ch.Sides[1] {
-			if slices.Contains(ch.Sides[0], a) {
+			if left[a] {
 				bad(index(p+".sides[1]", j), "has %s on both sides; expected disjoint sides", a)
 			}
 		}
