@@ -15,20 +15,28 @@ import (
 // ignored, so an audience member it calls unreachable is unreachable in
 // every run, which is almost always a mistake in the file.
 func (c *checker) reachability() {
-	r := newReacher(c.s)
 	for i, in := range c.s.Injects {
-		if !c.agencies[in.To] || in.Type == "" {
-			continue // already reported
+		c.reachable(i, in)
+	}
+}
+
+// reachable checks that the audience of the scenario's i-th inject can
+// come to know it.
+func (c *checker) reachable(i int, in Inject) {
+	if !c.agencies[in.To] || in.Type == "" {
+		return // already reported
+	}
+	if c.reacher == nil {
+		c.reacher = newReacher(c.s)
+	}
+	knows := c.reacher.reach(in.To, in.Type)
+	for j, a := range in.Audience {
+		if knows[a] || !c.agencies[a] {
+			continue
 		}
-		knows := r.reach(in.To, in.Type)
-		for j, a := range in.Audience {
-			if knows[a] || !c.agencies[a] {
-				continue
-			}
-			c.addf(index(index("injects", i)+".audience", j), Unreachable,
-				"audience member %s of inject %s is unreachable: no chain of rules and channels carries %s from %s to it (it reaches %s); expected a rule that shares, sends or replies to %s over a channel both are on",
-				a, in.ID, in.Type, in.To, knowers(knows), a)
-		}
+		c.addf(index(index("injects", i)+".audience", j), Unreachable,
+			"audience member %s of inject %s is unreachable: no chain of rules and channels carries %s from %s to it (it reaches %s); expected a rule that shares, sends or replies to %s over a channel both are on",
+			a, in.ID, in.Type, in.To, knowers(knows), a)
 	}
 }
 

@@ -38,6 +38,9 @@ type checker struct {
 	problems []problem
 	agencies map[liaison.AgencyID]bool
 	channels map[liaison.ChannelID]bool
+
+	injectIDs map[liaison.ItemID]int // first inject of each id
+	reacher   *reacher               // built on first use
 }
 
 func (c *checker) addf(path string, kind Kind, format string, args ...any) {
@@ -295,21 +298,31 @@ func (c *checker) rules() {
 }
 
 func (c *checker) injects() {
-	s := c.s
-	first := map[liaison.ItemID]int{}
-	for i, in := range s.Injects {
-		p := index("injects", i)
-		if j, dup := first[in.ID]; dup && in.ID != "" {
-			c.addf(p+".id", Duplicate, "inject %q is declared twice (also injects[%d]); expected unique inject ids", in.ID, j)
-		} else {
-			first[in.ID] = i
-		}
-		c.agency(p+".to", in.To)
-		c.agency(p+".originator", in.Originator)
-		c.agencyList(p+".audience", in.Audience)
-		if s.Duration > 0 && in.At >= s.Duration {
-			c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, s.Duration)
-		}
+	for i, in := range c.s.Injects {
+		c.inject(i, in)
+	}
+}
+
+// inject checks the scenario's i-th inject. Ids are remembered across
+// calls, so that duplicates are found whether the injects come from the
+// file or one by one (InjectChecker).
+func (c *checker) inject(i int, in Inject) {
+	if c.injectIDs == nil {
+		c.injectIDs = map[liaison.ItemID]int{}
+	}
+	p := index("injects", i)
+	if j, dup := c.injectIDs[in.ID]; dup && in.ID != "" {
+		c.addf(p+".id", Duplicate, "inject %q is declared twice (also injects[%d]); expected unique inject ids", in.ID, j)
+	} else {
+		// A copy: the id may be a slice of a much longer text (a CSV
+		// record), which the map would otherwise keep alive.
+		c.injectIDs[liaison.ItemID(strings.Clone(string(in.ID)))] = i
+	}
+	c.agency(p+".to", in.To)
+	c.agency(p+".originator", in.Originator)
+	c.agencyList(p+".audience", in.Audience)
+	if c.s.Duration > 0 && in.At >= c.s.Duration {
+		c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, c.s.Duration)
 	}
 }
 

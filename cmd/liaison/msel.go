@@ -86,25 +86,32 @@ func (m *Main) mselImport(args []string) int {
 		fmt.Fprintln(m.Stderr, "usage: liaison msel import injects.csv --into FILE")
 		return exitInvalid
 	}
-	csvData, err := os.ReadFile(pos[0])
+	csvFile, err := os.Open(pos[0])
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
 		return exitInvalid
 	}
+	defer csvFile.Close()
 	yamlData, err := os.ReadFile(*into)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison msel import: %v (--into takes a scenario file; for a built-in, save it first with liaison msel export and copy scenarios/NAME.yaml)\n", err)
 		return exitInvalid
 	}
-	out, err := msel.Import(pos[0], csvData, *into, yamlData)
+	fi, _ := os.Stat(*into)
+	// The new file is written beside the old one and moved into place only
+	// when every row has passed: a bad row leaves the file as it was.
+	var invalid bool
+	err = atomicfile.Write(*into, func(w io.Writer) error {
+		err := msel.Import(pos[0], csvFile, *into, yamlData, w)
+		invalid = err != nil
+		return err
+	})
 	if err != nil {
 		fmt.Fprintln(m.Stderr, err)
 		fmt.Fprintf(m.Stderr, "liaison msel import: %s left unchanged\n", *into)
-		return exitInvalid
-	}
-	fi, _ := os.Stat(*into)
-	if err := atomicfile.Write(*into, func(w io.Writer) error { _, err := w.Write(out); return err }); err != nil {
-		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
+		if invalid {
+			return exitInvalid
+		}
 		return exitFailed
 	}
 	if fi != nil {
