@@ -561,7 +561,7 @@ func (imp *importer) next() (*yaml.Node, error) {
 // errors point into the CSV.
 func (imp *importer) row(line int, rec []string) (*yaml.Node, bool) {
 	if len(rec) > len(imp.field) {
-		imp.errorf(line, len(imp.field)+1, "%d fields but the header has %d columns", len(rec), len(imp.field))
+		imp.errorf(line, len(imp.field)+1, "%d fields but the header has %s; expected at most one field per column", len(rec), plural(len(imp.field), "column", "columns"))
 		return nil, false
 	}
 	ok := true
@@ -735,4 +735,12 @@ func columnList() string {
 		names = append(names, strconv.Quote(c.Name))
 	}
 	return strings.Join(names, ", ")
+}
+
+// plural writes a count with its noun: "1 column", "2 columns".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
