@@ -75,6 +75,9 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := canListen("cluster", host, p); err != nil {
+			return nil, err
+		}
 		opts.Cluster.Host, opts.Cluster.Port = host, p
 		opts.Cluster.Name = o.ClusterName
 		if opts.Cluster.Name == "" {
@@ -98,6 +101,11 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 	if o.Options != nil {
 		o.Options(opts)
 	}
+	if !opts.DontListen {
+		if err := canListen("client", opts.Host, opts.Port); err != nil {
+			return nil, err
+		}
+	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("broker: starting embedded NATS server: %w", err)
@@ -108,6 +116,23 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		return nil, errors.New("broker: embedded NATS server not ready within 10s")
 	}
 	return s, nil
+}
+
+// canListen checks that the server will be able to bind host:port. The
+// NATS server only logs a failed bind and never becomes ready, which would
+// leave the caller waiting for ReadyForConnections to time out; a port
+// already in use is better said at once. Port 0 or -1 (any free port)
+// cannot clash.
+func canListen(what, host string, port int) error {
+	if port <= 0 {
+		return nil
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("broker: cannot listen for %s connections on %s: %w", what, addr, err)
+	}
+	return l.Close()
 }
 
 func hostPort(addr string) (string, int, error) {
@@ -121,6 +146,9 @@ func hostPort(addr string) (string, int, error) {
 	}
 	if host == "" {
 		host = "127.0.0.1"
+	}
+	if p == 0 {
+		p = server.RANDOM_PORT // any free port, as net.Listen reads :0 (NATS would read 0 as 4222)
 	}
 	return host, p, nil
 }

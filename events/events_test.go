@@ -2,17 +2,14 @@ package events
 
 import (
 	"bytes"
-	"flag"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"slices"
 	"testing"
 
 	"liaison"
+	"liaison/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func testNames() *Names {
 	return &Names{
@@ -119,7 +116,7 @@ func TestRecorderGolden(t *testing.T) {
 	if it := sum.Items[0]; it.Reached != 1 || it.TimeToReachSeconds != nil || *it.DeadlineMet {
 		t.Fatalf("item: %+v", it)
 	}
-	golden(t, "testdata/recorder.golden", buf.Bytes())
+	golden.Assert(t, "testdata/recorder.golden", buf.Bytes())
 
 	lost := NewRecorder(n, Header{}, nil, nil)
 	if err := lost.Window([]Event{send}, liaison.Hour); err != nil {
@@ -127,21 +124,5 @@ func TestRecorderGolden(t *testing.T) {
 	}
 	if _, err := lost.Close(liaison.Hour); err == nil {
 		t.Fatal("Close accepted a sent message that was neither delivered nor dropped")
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }

@@ -75,7 +75,6 @@ type aggregate struct {
 	waitN                    []int64
 	knows                    []int
 	itemKnowers              map[int32]int
-	end                      liaison.Time
 }
 
 func (a *aggregate) init(n *Names) {

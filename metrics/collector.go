@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -124,6 +125,29 @@ func (c *Collector) Start(s sim.Started) {
 	for i, ch := range n.Channels {
 		c.channelLabel[i] = string(ch)
 		c.latency.WithLabelValues(string(ch))
+	}
+	// Message counters start at 0 for the labels known in advance, so that
+	// a panel shows 0 rather than "No data" until the first message or
+	// drop: sends and deliveries for every channel and message type (and
+	// sends before any channel, channel none), drops for every channel
+	// (and none) and reason. Drops are not multiplied by the types: that
+	// would add hundreds of series of zeros to every OpenMetrics sample,
+	// so their zero series carry type none, which no message type has.
+	reasons := n.Reasons
+	if len(reasons) == 0 {
+		reasons = events.Reasons
+	}
+	for _, typ := range n.Types {
+		for _, ch := range c.channelLabel {
+			c.sent.WithLabelValues(ch, string(typ))
+			c.delivered.WithLabelValues(ch, string(typ))
+		}
+		c.sent.WithLabelValues(NoChannel, string(typ))
+	}
+	for _, ch := range append(slices.Clone(c.channelLabel), NoChannel) {
+		for _, r := range reasons {
+			c.dropped.WithLabelValues(ch, NoType, r)
+		}
 	}
 	byID := map[string]*events.ItemDesc{}
 	for i := range info.Items {
@@ -322,7 +346,7 @@ func typeLabel(ix int32, n *events.Names) string {
 	if ix >= 0 && int(ix) < len(n.Types) {
 		return string(n.Types[ix])
 	}
-	return "none"
+	return NoType
 }
 
 func itemLabel(ix int32, n *events.Names) string {

@@ -250,3 +250,44 @@ liaison_inject_time_seconds{inject="L-1"} 3600
 		t.Errorf("%d %s series, want one per agency", n, metrics.Knows)
 	}
 }
+
+// TestZeroSeries: counters whose labels are known before the run start at
+// 0 (Prometheus's "avoid missing metrics"), so that a panel of drops by
+// reason shows 0 for a reason that never occurred rather than "No data".
+func TestZeroSeries(t *testing.T) {
+	c, _, s := run(t, "interpol-notice", 0)
+	f := families(t, c)
+	has := func(family string, labels map[string]string) bool {
+		for _, m := range f[family].GetMetric() {
+			match := 0
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v == lp.GetValue() {
+					match++
+				}
+			}
+			if match == len(labels) {
+				return true
+			}
+		}
+		return false
+	}
+	channels := []string{metrics.NoChannel}
+	for _, ch := range s.Channels {
+		channels = append(channels, string(ch.ID))
+	}
+	for _, ch := range channels {
+		for _, r := range events.Reasons {
+			if !has(metrics.MessagesDropped, map[string]string{"channel": ch, "reason": r}) {
+				t.Errorf("no %s series for channel %s, reason %s", metrics.MessagesDropped, ch, r)
+			}
+		}
+		for _, fam := range []string{metrics.MessagesSent, metrics.MessagesDelivered} {
+			if ch != metrics.NoChannel && !has(fam, map[string]string{"channel": ch}) {
+				t.Errorf("no %s series for channel %s", fam, ch)
+			}
+		}
+	}
+	if got := sumOf(f[metrics.MessagesDropped], map[string]string{"reason": "permission"}); got != 0 {
+		t.Errorf("permission drops in a run without need to know: %v", got)
+	}
+}

@@ -48,6 +48,10 @@ const (
 // (dropped with reason no_route, tlp, consent_refused before leaving).
 const NoChannel = "none"
 
+// NoType is the type label of messages without a known type, and of the
+// zero series that drops start with (see Collector.Start).
+const NoType = "none"
+
 // Type is a metric's Prometheus type.
 type Type string
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -25,6 +26,63 @@ type decoder struct {
 	file string
 	pos  Positions
 	errs ErrorList
+
+	// Aliases make a small file expand into a huge document ("billion
+	// laughs"); counting the nodes the decoder visits, through aliases
+	// too, bounds the work and memory a file can ask for.
+	nodes, aliased int
+	alias          *yaml.Node // the outermost alias being expanded, if any
+	tooLarge       bool       // a cap was passed: stop decoding
+}
+
+// Caps on what one scenario file may expand to. A node is a scalar, a list
+// or a mapping, visited once per place it appears: an alias visits its
+// anchor's nodes again. Real scenarios, even with tens of thousands of
+// agencies or injects, stay far below both.
+const (
+	// MaxAliasNodes caps the nodes visited through aliases.
+	MaxAliasNodes = 100_000
+	// MaxNodes caps the nodes of the document after alias expansion.
+	MaxNodes = 10_000_000
+)
+
+// count records a visit to n (reached through an alias when d.alias is
+// set) and reports whether decoding may go on.
+func (d *decoder) count(n *yaml.Node) bool {
+	if d.tooLarge {
+		return false
+	}
+	d.nodes++
+	if d.alias != nil {
+		d.aliased++
+	}
+	switch {
+	case d.alias != nil && d.aliased > MaxAliasNodes:
+		d.tooLarge = true
+		d.errorf(d.alias, "", TooLarge, "alias *%s expands the file past %d nodes reached through aliases; expected aliases that repeat small parts (write large repeated parts out, or refer to them by id)", d.alias.Value, MaxAliasNodes)
+	case d.nodes > MaxNodes:
+		d.tooLarge = true
+		at := n
+		if d.alias != nil {
+			at = d.alias
+		}
+		d.errorf(at, "", TooLarge, "the file expands to more than %d nodes (scalars, lists and mappings, aliases counted where they are used); expected a smaller scenario", MaxNodes)
+	}
+	return !d.tooLarge
+}
+
+// resolve follows n to the node an alias stands for, noting the outermost
+// alias so that what it expands to is counted against MaxAliasNodes. done
+// restores the state when the alias has been decoded.
+func (d *decoder) resolve(n *yaml.Node) (target *yaml.Node, done func()) {
+	outer := d.alias
+	for n.Kind == yaml.AliasNode {
+		if d.alias == nil {
+			d.alias = n
+		}
+		n = n.Alias
+	}
+	return n, func() { d.alias = outer }
 }
 
 // field is one yaml-tagged struct field.
@@ -36,8 +94,16 @@ type field struct {
 	desc     string
 }
 
+// fieldCache holds fieldsOf's answers: reading struct tags for every
+// mapping of a large file would cost more than decoding it.
+var fieldCache sync.Map // reflect.Type -> []field
+
 // fieldsOf lists the yaml fields of a struct type in declaration order.
+// The result is shared: do not change it.
 func fieldsOf(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
 	var out []field
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -51,6 +117,7 @@ func fieldsOf(t reflect.Type) []field {
 		}
 		out = append(out, field{name: name, index: i, required: f.Tag.Get("required") == "true", enum: enum, desc: f.Tag.Get("desc")})
 	}
+	fieldCache.Store(t, out)
 	return out
 }
 
@@ -90,8 +157,10 @@ func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!
 // decode fills v from n. enum, when not nil, lists the values a string may
 // take.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, enum []string) {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
+	n, done := d.resolve(n)
+	defer done()
+	if !d.count(n) {
+		return
 	}
 	d.pos[path] = Pos{n.Line, n.Column}
 	if isNull(n) {
@@ -309,13 +378,11 @@ func (d *decoder) variants(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = true
 		out = append(out, Variant{Name: k.Value})
 		d.pos[p] = Pos{k.Line, k.Column}
-		for val.Kind == yaml.AliasNode {
-			val = val.Alias
+		val, done := d.resolve(val)
+		if d.count(val) && !isNull(val) {
+			d.mapping(val, reflect.ValueOf(&out[len(out)-1]).Elem(), p, "name")
 		}
-		if isNull(val) {
-			continue
-		}
-		d.mapping(val, reflect.ValueOf(&out[len(out)-1]).Elem(), p, "name")
+		done()
 	}
 	d.pos[path] = Pos{n.Line, n.Column}
 	v.Set(reflect.ValueOf(out))
@@ -325,15 +392,20 @@ func (d *decoder) variants(n *yaml.Node, v reflect.Value, path string) {
 // filled as far as the document allows even when there are errors.
 func decodeFile(file string, data []byte) (*Scenario, ErrorList) {
 	d := &decoder{file: file, pos: Positions{}}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, ErrorList{syntaxError(file, err)}
+	root, perr := parseYAML(file, data)
+	if perr != nil {
+		return nil, ErrorList{perr}
 	}
 	s := &Scenario{Source: file, Positions: d.pos}
 	if len(root.Content) == 0 {
 		return s, ErrorList{{File: file, Pos: Pos{1, 1}, Kind: Missing, Msg: "the file is empty; expected a scenario mapping with name, title, start, agencies and channels"}}
 	}
 	d.decode(root.Content[0], reflect.ValueOf(s).Elem(), "", nil)
+	if d.tooLarge {
+		// What was decoded is a fragment; checking it would only add
+		// complaints about what was never read.
+		return nil, slices.DeleteFunc(d.errs, func(e *Error) bool { return e.Kind != TooLarge })
+	}
 	return s, d.errs
 }
 

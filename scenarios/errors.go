@@ -1,12 +1,16 @@
 package scenarios
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Kind classifies a scenario error, so that tests and tools can tell a
@@ -35,6 +39,7 @@ const (
 	BadLatency           // a channel without a positive minimum latency
 	BadRule              // a rule that does not say one clear thing
 	Unreachable          // an audience member no rule can reach
+	TooLarge             // a document whose aliases expand past the loader's caps
 )
 
 var kindNames = [...]string{
@@ -58,6 +63,7 @@ var kindNames = [...]string{
 	BadLatency:      "bad latency",
 	BadRule:         "bad rule",
 	Unreachable:     "unreachable",
+	TooLarge:        "too large",
 }
 
 func (k Kind) String() string {
@@ -149,21 +155,78 @@ func badf(kind Kind, format string, args ...any) error {
 	return &valueError{kind, fmt.Sprintf(format, args...)}
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLine   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlAnchor = regexp.MustCompile(`^yaml: (?:unknown anchor|anchor) '([^']*)'`)
+)
 
 // syntaxError turns a yaml.v3 parse error ("yaml: line 3: could not find
 // expected ':'") into a positioned Error. yaml.v3 reports no column, so the
-// column is 1.
-func syntaxError(file string, err error) *Error {
+// column is 1; the few errors it reports without a line (an unknown or
+// self-containing anchor) are placed at the anchor's first use in data,
+// and anything else at 1:1, so that every syntax error has a position.
+func syntaxError(file string, data []byte, err error) *Error {
 	msg := err.Error()
-	e := &Error{File: file, Kind: Syntax}
+	e := &Error{File: file, Kind: Syntax, Pos: Pos{1, 1}}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
-		e.Column = 1
 		msg = m[2]
 	} else {
+		if m := yamlAnchor.FindStringSubmatch(msg); m != nil {
+			if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+				e.Pos = posOf(data, i)
+			}
+		}
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	e.Msg = "YAML syntax error: " + msg + "; expected well-formed YAML"
 	return e
+}
+
+// posOf is the line and column (counted in characters, as editors do) of
+// byte offset off in data.
+func posOf(data []byte, off int) Pos {
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	start := bytes.LastIndexByte(data[:off], '\n') + 1
+	return Pos{line, 1 + utf8.RuneCount(data[start:off])}
+}
+
+// textError finds the first byte that cannot be in a YAML file (a NUL or
+// other control character, or a byte sequence that is not UTF-8) and says
+// where it is. yaml.v3 rejects such files without a position, and binary
+// files are a common mistake ("liaison run scenario.yaml.gz"). UTF-16
+// files, which start with a byte order mark, are left to yaml.v3.
+func textError(file string, data []byte) *Error {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return nil
+	}
+	for off := 0; off < len(data); {
+		r, size := utf8.DecodeRune(data[off:])
+		var what string
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			what = fmt.Sprintf("byte 0x%02X is not valid UTF-8; expected UTF-8 text (is the file saved in another encoding, or not a text file?)", data[off])
+		case r == 0:
+			what = "a NUL byte; expected UTF-8 text (is this a binary or compressed file?)"
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7F, r >= 0x80 && r <= 0x9F && r != 0x85, r == 0xFFFE, r == 0xFFFF:
+			what = fmt.Sprintf("control character U+%04X; expected text without control characters other than tab and line breaks (is this a binary file?)", r)
+		}
+		if what != "" {
+			return &Error{File: file, Pos: posOf(data, off), Kind: Syntax, Msg: "not a YAML text file: " + what}
+		}
+		off += size
+	}
+	return nil
+}
+
+// parseYAML checks that data is text and parses it into a node tree.
+func parseYAML(file string, data []byte) (*yaml.Node, *Error) {
+	if e := textError(file, data); e != nil {
+		return nil, e
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, syntaxError(file, data, err)
+	}
+	return &root, nil
 }

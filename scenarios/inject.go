@@ -17,9 +17,9 @@ import (
 // inject takes effect at the run's current simulated time, so `at` may be
 // left out (and is ignored when given). Errors name file:line:column.
 func (s *Scenario) ParseInject(file string, data []byte) (*Inject, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, ErrorList{syntaxError(file, err)}
+	root, perr := parseYAML(file, data)
+	if perr != nil {
+		return nil, ErrorList{perr}
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, ErrorList{{File: file, Pos: Pos{1, 1}, Kind: Missing,

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"liaison"
 )
 
@@ -62,6 +64,94 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	}
 	s.fillDefaults()
 	return s, nil
+}
+
+// InjectChecker checks injects one at a time against a parsed scenario,
+// as Parse checks a scenario's own: fields, agencies, unique ids, a time
+// before the end of the run, and an audience that can be reached in the
+// base scenario and in every variant. A tool can so stream a long inject
+// list (an MSEL import) without building it into one document. The
+// scenario's own injects count as given before the first.
+type InjectChecker struct {
+	checkers []*checker // the base, then each variant applied
+	variants []string
+	n        int // index of the next inject
+}
+
+// NewInjectChecker returns a checker of further injects for s, which
+// Parse has accepted.
+func (s *Scenario) NewInjectChecker() *InjectChecker {
+	ic := &InjectChecker{n: len(s.Injects)}
+	given := func(p string) bool { _, ok := s.Positions[p]; return ok }
+	c := &checker{s: s, given: given, agencies: map[liaison.AgencyID]bool{}, channels: map[liaison.ChannelID]bool{}}
+	c.agencyDecls()
+	c.channelDecls()
+	c.injects()
+	ic.checkers, ic.variants = append(ic.checkers, c), append(ic.variants, "")
+	for k, v := range s.Variants {
+		applied, _ := s.apply(k)
+		c := &checker{s: applied, given: given, agencies: map[liaison.AgencyID]bool{}, channels: map[liaison.ChannelID]bool{}}
+		c.agencyDecls()
+		c.channelDecls()
+		c.injects()
+		ic.checkers, ic.variants = append(ic.checkers, c), append(ic.variants, v.Name)
+	}
+	for _, c := range ic.checkers {
+		c.problems = nil
+	}
+	return ic
+}
+
+// Check decodes n, a mapping in the scenario file's inject format, as the
+// scenario's next inject and checks it. Errors name file and the
+// positions of n's nodes, and their paths start with injects[N], N being
+// the inject's index in the scenario.
+func (ic *InjectChecker) Check(file string, n *yaml.Node) (*Inject, error) {
+	i := ic.n
+	ic.n++
+	prefix := index("injects", i)
+	d := &decoder{file: file, pos: Positions{}}
+	var in Inject
+	d.decode(n, valueOf(&in), prefix, nil)
+	if d.tooLarge {
+		return nil, d.errs.err()
+	}
+	errs := d.errs
+	rejected := map[string]bool{}
+	for _, e := range errs {
+		if e.Kind != Missing {
+			rejected[e.Path] = true
+		}
+	}
+	type key struct{ path, msg string }
+	base := map[key]bool{}
+	for k, c := range ic.checkers {
+		c.problems = c.problems[:0]
+		c.inject(i, in)
+		c.reachable(i, in)
+		for _, p := range c.problems {
+			switch {
+			case rejected[p.path]:
+				continue
+			case k == 0:
+				base[key{p.path, p.msg}] = true
+			case base[key{p.path, p.msg}]:
+				continue // the base's problem, already reported
+			default:
+				p.msg += fmt.Sprintf(" (in variant %s)", ic.variants[k])
+			}
+			pos, ok := d.pos[p.path]
+			for q := p.path; !ok && q != prefix && q != ""; {
+				q = q[:max(strings.LastIndexAny(q, ".["), 0)]
+				pos, ok = d.pos[q]
+			}
+			errs = append(errs, &Error{File: file, Pos: pos, Path: p.path, Kind: p.kind, Msg: p.msg})
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return &in, nil
 }
 
 // Load reads and parses a scenario file.

@@ -2,14 +2,12 @@ package scenarios
 
 import (
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the .golden files of testdata/bad")
+	"liaison/internal/golden"
+)
 
 // TestBadScenarios loads each malformed fixture and compares every error
 // line with its golden file, so a change in a message is a reviewed diff.
@@ -33,20 +31,7 @@ func TestBadScenarios(t *testing.T) {
 					t.Errorf("error without a position in %s: %#v", file, e)
 				}
 			}
-			got := err.Error() + "\n"
-			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ from %s\ngot:\n%swant:\n%s", golden, got, want)
-			}
+			golden.AssertString(t, strings.TrimSuffix(file, ".yaml")+".golden", err.Error()+"\n")
 		})
 	}
 }

@@ -38,6 +38,9 @@ type checker struct {
 	problems []problem
 	agencies map[liaison.AgencyID]bool
 	channels map[liaison.ChannelID]bool
+
+	injectIDs map[liaison.ItemID]int // first inject of each id
+	reacher   *reacher               // built on first use
 }
 
 func (c *checker) addf(path string, kind Kind, format string, args ...any) {
@@ -144,7 +147,9 @@ func (c *checker) channel(path string, id liaison.ChannelID) {
 	c.addf(path, UnknownChannel, "unknown channel %q; expected one of the declared channels: %s", id, known(c.channels))
 }
 
-// known lists a set's members sorted, for "expected one of" messages.
+// known lists a set's members sorted, for "expected one of" messages; a
+// long list is cut short (see shortList), so that a file with thousands of
+// agencies gets messages of a line each.
 func known[K ~string](set map[K]bool) string {
 	var names []string
 	for k := range set {
@@ -156,7 +161,7 @@ func known[K ~string](set map[K]bool) string {
 	if len(names) == 0 {
 		return "(none)"
 	}
-	return strings.Join(names, ", ")
+	return shortList(names)
 }
 
 func (c *checker) channelShapes() {
@@ -192,7 +197,7 @@ func (c *checker) topology(p string, ch Channel) {
 			bad(p+".sides", "has sides; expected sides only on liaison channels, members on others")
 		}
 		if len(ch.Members) < 2 {
-			bad(p+".members", "has %d members; expected at least 2", len(ch.Members))
+			bad(p+".members", "has %s; expected at least 2", plural(len(ch.Members), "member", "members"))
 		}
 	}
 	seen := map[liaison.AgencyID]bool{}
@@ -227,8 +232,12 @@ func (c *checker) topology(p string, ch Channel) {
 			bad(p, "has %d non-empty sides; expected exactly two non-empty sides, e.g. sides: [[dk.police], [se.police]]", countNonEmpty(ch.Sides))
 			return
 		}
+		left := map[liaison.AgencyID]bool{}
+		for _, a := range ch.Sides[0] {
+			left[a] = true
+		}
 		for j, a := range ch.Sides[1] {
-			if slices.Contains(ch.Sides[0], a) {
+			if left[a] {
 				bad(index(p+".sides[1]", j), "has %s on both sides; expected disjoint sides", a)
 			}
 		}
@@ -289,21 +298,31 @@ func (c *checker) rules() {
 }
 
 func (c *checker) injects() {
-	s := c.s
-	first := map[liaison.ItemID]int{}
-	for i, in := range s.Injects {
-		p := index("injects", i)
-		if j, dup := first[in.ID]; dup && in.ID != "" {
-			c.addf(p+".id", Duplicate, "inject %q is declared twice (also injects[%d]); expected unique inject ids", in.ID, j)
-		} else {
-			first[in.ID] = i
-		}
-		c.agency(p+".to", in.To)
-		c.agency(p+".originator", in.Originator)
-		c.agencyList(p+".audience", in.Audience)
-		if s.Duration > 0 && in.At >= s.Duration {
-			c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, s.Duration)
-		}
+	for i, in := range c.s.Injects {
+		c.inject(i, in)
+	}
+}
+
+// inject checks the scenario's i-th inject. Ids are remembered across
+// calls, so that duplicates are found whether the injects come from the
+// file or one by one (InjectChecker).
+func (c *checker) inject(i int, in Inject) {
+	if c.injectIDs == nil {
+		c.injectIDs = map[liaison.ItemID]int{}
+	}
+	p := index("injects", i)
+	if j, dup := c.injectIDs[in.ID]; dup && in.ID != "" {
+		c.addf(p+".id", Duplicate, "inject %q is declared twice (also injects[%d]); expected unique inject ids", in.ID, j)
+	} else {
+		// A copy: the id may be a slice of a much longer text (a CSV
+		// record), which the map would otherwise keep alive.
+		c.injectIDs[liaison.ItemID(strings.Clone(string(in.ID)))] = i
+	}
+	c.agency(p+".to", in.To)
+	c.agency(p+".originator", in.Originator)
+	c.agencyList(p+".audience", in.Audience)
+	if c.s.Duration > 0 && in.At >= c.s.Duration {
+		c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, c.s.Duration)
 	}
 }
 
@@ -323,4 +342,12 @@ func (c *checker) background() {
 			}
 		}
 	}
+}
+
+// plural writes a count with its noun: "1 member", "0 members".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

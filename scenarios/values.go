@@ -198,9 +198,19 @@ func (r *Rate) decodeScalar(s string) error {
 	if n <= 0 {
 		return badf(BadRate, "rate %q is not positive; expected %s", s, rateExpected)
 	}
-	*r = Rate{PerMillisecond: n / float64(per), Text: s}
+	perMS := n / float64(per)
+	if perMS > MaxRatePerMillisecond {
+		return badf(BadRate, "rate %q is more than one message per millisecond, finer than simulated time resolves (it counts whole milliseconds); expected at most 1/ms (1000/s, 86400000/day) per sender", s)
+	}
+	*r = Rate{PerMillisecond: perMS, Text: s}
 	return nil
 }
+
+// MaxRatePerMillisecond is the fastest rate a stream may have: simulated
+// time counts whole milliseconds, so gaps between messages shorter than
+// one would all round up to it and the stream would run slower than
+// written, silently.
+const MaxRatePerMillisecond = 1.0
 
 // MeanInterval is the mean time between messages in milliseconds, the
 // scale of the exponential inter-arrival times of a Poisson stream.

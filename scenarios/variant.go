@@ -2,8 +2,9 @@ package scenarios
 
 import (
 	"fmt"
-	"slices"
 	"strings"
+
+	"liaison"
 )
 
 // Apply returns the scenario with the named variant's overlay applied, so
@@ -59,9 +60,13 @@ func (s *Scenario) apply(k int) (*Scenario, origins) {
 	out.Variants = nil
 	org := origins{}
 
+	removed := map[liaison.ChannelID]bool{}
+	for _, id := range v.RemoveChannels {
+		removed[id] = true
+	}
 	out.Channels, org = overlay(s.Channels, v.Channels, "channels", vp, org,
 		func(c Channel) string { return string(c.ID) },
-		func(c Channel) bool { return slices.Contains(v.RemoveChannels, c.ID) })
+		func(c Channel) bool { return removed[c.ID] })
 	out.Agencies, org = overlay(s.Agencies, v.Agencies, "agencies", vp, org,
 		func(a Agency) string { return string(a.ID) }, nil)
 
@@ -79,27 +84,38 @@ func (s *Scenario) apply(k int) (*Scenario, origins) {
 // resulting element came from. Without id, it only appends.
 func overlay[T any](base, add []T, list, vp string, org origins, id func(T) string, remove func(T) bool) ([]T, origins) {
 	var out []T
+	at := map[string]int{} // first element of each id
 	for i, e := range base {
 		if remove != nil && remove(e) {
 			continue
+		}
+		if _, dup := at[key(id, e)]; id != nil && !dup {
+			at[key(id, e)] = len(out)
 		}
 		org[index(list, len(out))] = index(list, i)
 		out = append(out, e)
 	}
 	for j, e := range add {
-		at := -1
-		if id != nil {
-			at = slices.IndexFunc(out, func(o T) bool { return id(o) == id(e) })
-		}
-		if at < 0 {
-			at = len(out)
+		i, found := at[key(id, e)]
+		if id == nil || !found {
+			i = len(out)
 			out = append(out, e)
+			if id != nil {
+				at[key(id, e)] = i
+			}
 		} else {
-			out[at] = e
+			out[i] = e
 		}
-		org[index(list, at)] = index(vp+"."+list, j)
+		org[index(list, i)] = index(vp+"."+list, j)
 	}
 	return out, org
+}
+
+func key[T any](id func(T) string, e T) string {
+	if id == nil {
+		return ""
+	}
+	return id(e)
 }
 
 // element splits a path into its leading list element ("channels[3]") and

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"liaison/scenarios"
 )
@@ -44,15 +48,27 @@ func init() {
 		func(m *Main, _ context.Context, _ []string) int { m.Stdout.Write(scenarios.Schema()); return exitOK }})
 }
 
+// subcommands lists the verbs of a command that has them (msel), for
+// help; the command itself dispatches to them.
+var subcommands = map[string][]command{}
+
+func registerSub(parent string, c command) { subcommands[parent] = append(subcommands[parent], c) }
+
+// flagless names the commands that take no flags: help must not run them
+// to learn their flags. Every other command parses its flags first thing,
+// so that running it with -h only prints them.
+var flagless = map[string]bool{"list": true, "validate": true, "schema": true}
+
 func (m *Main) usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: liaison COMMAND [flags] [args]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %-20s %s\n", c.name, c.args, c.help)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.help)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run 'liaison COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "'liaison help COMMAND' or 'liaison COMMAND -h' shows a command's arguments and flags;")
+	fmt.Fprintln(w, "'liaison --version' shows the version.")
 }
 
 // Run executes one command line and returns the exit code.
@@ -62,18 +78,163 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return exitInvalid
 	}
 	switch args[0] {
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if args[0] == "help" && len(args) > 1 {
+			return m.help(ctx, args[1:])
+		}
 		m.usage(m.Stdout)
+		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(m.Stdout, version())
 		return exitOK
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
+			if words, ok := helpWanted(c, args[1:]); ok {
+				return m.help(ctx, words)
+			}
 			return c.run(m, ctx, args[1:])
 		}
 	}
 	fmt.Fprintf(m.Stderr, "liaison: unknown command %q\n\n", args[0])
 	m.usage(m.Stderr)
 	return exitInvalid
+}
+
+// helpWanted reports whether a command line asks for help (-h, -help or
+// --help before any --), and for which command or subcommand.
+func helpWanted(c command, args []string) ([]string, bool) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			words := []string{c.name}
+			if len(args) > 0 && findCommand(subcommands[c.name], args[0]) != nil {
+				words = append(words, args[0])
+			}
+			return words, true
+		}
+	}
+	return nil, false
+}
+
+func findCommand(list []command, name string) *command {
+	for i := range list {
+		if list[i].name == name {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// help prints a command's (or subcommand's) usage on stdout: its
+// arguments, what it does, and its flags, which it learns by running the
+// command with -h and its output captured.
+func (m *Main) help(ctx context.Context, words []string) int {
+	c := findCommand(commands, words[0])
+	if c == nil {
+		fmt.Fprintf(m.Stderr, "liaison help: unknown command %q\n\n", words[0])
+		m.usage(m.Stderr)
+		return exitInvalid
+	}
+	name, args, what, run := c.name, c.args, c.help, c.run
+	subs := subcommands[c.name]
+	if len(words) > 1 {
+		sub := findCommand(subs, words[1])
+		if sub == nil {
+			fmt.Fprintf(m.Stderr, "liaison help: %s has no subcommand %q\n", c.name, words[1])
+			return exitInvalid
+		}
+		name, args, what = c.name+" "+sub.name, sub.args, sub.help
+		parentRun := c.run
+		run = func(m *Main, ctx context.Context, a []string) int {
+			return parentRun(m, ctx, append([]string{sub.name}, a...))
+		}
+		subs = nil
+	}
+	fmt.Fprintf(m.Stdout, "usage: %s\n\n%s\n", strings.TrimSpace("liaison "+name+" "+args), capitalise(what))
+	if len(subs) > 0 {
+		fmt.Fprintln(m.Stdout, "\nsubcommands:")
+		for _, s := range subs {
+			fmt.Fprintf(m.Stdout, "  %-7s %-32s %s\n", s.name, s.args, s.help)
+		}
+		fmt.Fprintf(m.Stdout, "\n'liaison help %s SUBCOMMAND' shows a subcommand's flags.\n", c.name)
+		return exitOK
+	}
+	if flagless[c.name] {
+		return exitOK
+	}
+	var buf bytes.Buffer
+	run(&Main{Stdout: io.Discard, Stderr: &buf}, ctx, []string{"-h"})
+	if flags := flagLines(buf.String()); flags != "" {
+		fmt.Fprintf(m.Stdout, "\nflags:\n%s", flags)
+	}
+	return exitOK
+}
+
+// flagLines keeps what flag.PrintDefaults wrote: from the first line that
+// names a flag on.
+func flagLines(out string) string {
+	if i := strings.Index(out, "\n  -"); i >= 0 {
+		return out[i+1:]
+	}
+	if strings.HasPrefix(out, "  -") {
+		return out
+	}
+	return ""
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
+
+// version names this build: the module version and, for a build from a
+// checkout, the commit, its time and whether the tree had changes, as the
+// go command records them; then the Go version.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "liaison (version unknown: built without module information)"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "development build"
+	}
+	var rev, at string
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	out := "liaison " + v
+	if rev != "" {
+		out += ", commit " + rev[:min(12, len(rev))]
+		if at != "" {
+			out += " of " + at
+		}
+		if modified {
+			out += " with local changes"
+		}
+	}
+	return out + ", " + bi.GoVersion
+}
+
+// plural writes a count with its noun: "1 inject", "2 injects".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func (m *Main) list() int {
@@ -96,8 +257,9 @@ func (m *Main) validate(args []string) int {
 			code = exitInvalid
 			continue
 		}
-		fmt.Fprintf(m.Stdout, "%s: ok (%d agencies, %d channels, %d injects, %d variants)\n",
-			a, len(sc.Agencies), len(sc.Channels), len(sc.Injects), len(sc.Variants))
+		fmt.Fprintf(m.Stdout, "%s: ok (%s, %s, %s, %s)\n", a,
+			plural(len(sc.Agencies), "agency", "agencies"), plural(len(sc.Channels), "channel", "channels"),
+			plural(len(sc.Injects), "inject", "injects"), plural(len(sc.Variants), "variant", "variants"))
 	}
 	return code
 }

@@ -159,8 +159,8 @@ func (x *metricsExtension) writeOpenMetrics(end liaison.Time, stderr io.Writer) 
 	if flagBool(x.fs, "quiet") {
 		return nil
 	}
-	fmt.Fprintf(stderr, "liaison run: wrote %d samples every %v of simulated time to %s\n",
-		x.sampler.Samples(), x.omInterval, x.omPath)
+	fmt.Fprintf(stderr, "liaison run: wrote %s every %v of simulated time to %s\n",
+		plural(x.sampler.Samples(), "sample", "samples"), x.omInterval, x.omPath)
 	return nil
 }
 

@@ -16,12 +16,14 @@ import (
 func init() {
 	register(command{"msel", "export|import ...", "convert injects to and from an exercise planner's MSEL spreadsheet (CSV)",
 		(*Main).msel})
+	registerSub("msel", command{"export", "[-o FILE] FILE|NAME", "write the scenario's injects as an MSEL CSV", nil})
+	registerSub("msel", command{"import", "--into FILE injects.csv", "replace the injects of a scenario file with the rows of an MSEL CSV (comma, semicolon or tab separated)", nil})
 }
 
 func (m *Main) msel(_ context.Context, args []string) int {
 	usage := func() {
-		fmt.Fprintln(m.Stderr, "usage: liaison msel export FILE|NAME [-o injects.csv]")
-		fmt.Fprintln(m.Stderr, "       liaison msel import injects.csv --into FILE")
+		fmt.Fprintln(m.Stderr, "usage: liaison msel export [-o FILE] FILE|NAME")
+		fmt.Fprintln(m.Stderr, "       liaison msel import --into FILE injects.csv")
 	}
 	if len(args) == 0 {
 		usage()
@@ -32,9 +34,6 @@ func (m *Main) msel(_ context.Context, args []string) int {
 		return m.mselExport(args[1:])
 	case "import":
 		return m.mselImport(args[1:])
-	case "-h", "--help", "help":
-		usage()
-		return exitOK
 	}
 	fmt.Fprintf(m.Stderr, "liaison msel: unknown subcommand %q\n", args[0])
 	usage()
@@ -83,28 +82,35 @@ func (m *Main) mselImport(args []string) int {
 		return code
 	}
 	if len(pos) != 1 || *into == "" {
-		fmt.Fprintln(m.Stderr, "usage: liaison msel import injects.csv --into FILE")
+		fmt.Fprintln(m.Stderr, "usage: liaison msel import --into FILE injects.csv")
 		return exitInvalid
 	}
-	csvData, err := os.ReadFile(pos[0])
+	csvFile, err := os.Open(pos[0])
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
 		return exitInvalid
 	}
+	defer csvFile.Close()
 	yamlData, err := os.ReadFile(*into)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison msel import: %v (--into takes a scenario file; for a built-in, save it first with liaison msel export and copy scenarios/NAME.yaml)\n", err)
 		return exitInvalid
 	}
-	out, err := msel.Import(pos[0], csvData, *into, yamlData)
+	fi, _ := os.Stat(*into)
+	// The new file is written beside the old one and moved into place only
+	// when every row has passed: a bad row leaves the file as it was.
+	var invalid bool
+	err = atomicfile.Write(*into, func(w io.Writer) error {
+		err := msel.Import(pos[0], csvFile, *into, yamlData, w)
+		invalid = err != nil
+		return err
+	})
 	if err != nil {
 		fmt.Fprintln(m.Stderr, err)
 		fmt.Fprintf(m.Stderr, "liaison msel import: %s left unchanged\n", *into)
-		return exitInvalid
-	}
-	fi, _ := os.Stat(*into)
-	if err := atomicfile.Write(*into, func(w io.Writer) error { _, err := w.Write(out); return err }); err != nil {
-		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
+		if invalid {
+			return exitInvalid
+		}
 		return exitFailed
 	}
 	if fi != nil {

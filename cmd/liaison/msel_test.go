@@ -36,4 +36,16 @@ func TestMSELCommand(t *testing.T) {
 	if after, _ := os.ReadFile(yml); string(after) != string(before) {
 		t.Error("a bad import changed the scenario file")
 	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
+		t.Errorf("a bad import left files behind: %v", left)
+	}
+	// Semicolons and a calendar time, as a Nordic Excel writes them.
+	semi := "Inject No.;Scenario Time;To;Type;Message;Audience\r\nN-1;10.03.2026 09:30;dk.ncb;red-notice-request;Malmö;\r\n"
+	os.WriteFile(csv, []byte(semi), 0o644)
+	if code, _, stderr := cli(t, "msel", "import", csv, "--into", yml); code != exitOK {
+		t.Fatalf("semicolon import: exit %d: %s", code, stderr)
+	}
+	if code, stdout, _ := cli(t, "msel", "export", yml); code != exitOK || !strings.Contains(stdout, "N-1,24h30m,") {
+		t.Errorf("after a semicolon import: exit %d, export %q", code, stdout)
+	}
 }
