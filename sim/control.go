@@ -1,12 +1,10 @@
 package sim
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"sync"
 	"time"
@@ -131,7 +129,7 @@ func actionEvent(a broker.Action, m *agents.Model, rec *events.Recorder) (events
 		}
 		rec.AddItem(m.ItemInfo(item))
 		e.Kind, e.Item = events.LiveInject, item
-		e.Raw = append([]byte(`"inject":`), a.Def...)
+		e.Raw = events.InjectMember(a.Def)
 	case broker.ActionPause:
 		e.Kind = events.Pause
 	case broker.ActionResume:
@@ -143,45 +141,34 @@ func actionEvent(a broker.Action, m *agents.Model, rec *events.Recorder) (events
 }
 
 // ReadActions reads the live actions recorded in an event log, to replay
-// them: the run then gives the same log.
+// them: the run then gives the same log. The whole log is read and
+// checked (events.Reader), so a damaged log is refused before the replay
+// starts rather than half-way.
 func ReadActions(name string, r io.Reader) ([]broker.Action, error) {
+	rd, err := events.NewReader(name, r)
+	if err != nil {
+		return nil, err
+	}
 	var out []broker.Action
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if !bytes.Contains(b, []byte(`"kind":"live_inject"`)) && !bytes.Contains(b, []byte(`"kind":"pause"`)) &&
-			!bytes.Contains(b, []byte(`"kind":"resume"`)) {
-			continue
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return out, nil
 		}
-		var l struct {
-			T      float64         `json:"t"`
-			Kind   string          `json:"kind"`
-			Inject json.RawMessage `json:"inject"`
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(b, &l); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v; expected an event log line", name, line, err)
-		}
-		a := broker.Action{At: liaison.Time(math.Round(l.T * 1000))}
-		switch l.Kind {
-		case "live_inject":
-			if len(l.Inject) == 0 {
-				return nil, fmt.Errorf("%s:%d: live_inject without its inject", name, line)
-			}
-			a.Kind, a.Def = broker.ActionInject, append([]byte(nil), l.Inject...)
-		case "pause":
+		a := broker.Action{At: rec.T}
+		switch rec.Kind {
+		case events.LiveInject:
+			a.Kind, a.Def = broker.ActionInject, events.InjectJSON(&rec.Event)
+		case events.Pause:
 			a.Kind = broker.ActionPause
-		case "resume":
+		case events.Resume:
 			a.Kind = broker.ActionResume
 		default:
 			continue
 		}
 		out = append(out, a)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
 }
