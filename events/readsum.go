@@ -3,6 +3,7 @@ package events
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"liaison"
 )
@@ -115,7 +116,7 @@ func (t *Tally) Summary() (*Summary, error) {
 	t.derived = t.derived[:0]
 	s, err := t.rec.Close(end)
 	if err != nil {
-		return nil, &LogError{File: t.rd.name, Msg: err.Error() + "; was the log cut short?"}
+		return nil, &LogError{File: t.rd.name, Msg: strings.TrimPrefix(err.Error(), "events: ") + "; was the log cut short?"}
 	}
 	if len(t.derived) > 0 {
 		return nil, &LogError{File: t.rd.name, Msg: fmt.Sprintf(

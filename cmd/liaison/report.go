@@ -20,7 +20,7 @@ func init() {
 	runExtensions = append(runExtensions, newReportExtension)
 }
 
-func (m *Main) report(_ context.Context, args []string) int {
+func (m *Main) report(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("liaison report", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	format := fs.String("format", "", "output `FORMAT`: html, md or json (default: from -o's extension, else html)")
@@ -65,7 +65,7 @@ func (m *Main) report(_ context.Context, args []string) int {
 		defer file.Close()
 		in = file
 	}
-	lg, err := report.ParseLog(name, in)
+	lg, err := report.Read(ctx, name, in)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison report: %v\n", err)
 		return exitInvalid
@@ -131,7 +131,7 @@ func (x *reportExtension) Finish(_ context.Context, sum *events.Summary, runErr 
 	if *x.path == "" || runErr != nil || sum == nil {
 		return nil
 	}
-	lg, err := report.ParseLog("event log", &x.buf)
+	lg, err := report.Read(context.Background(), "event log", &x.buf)
 	if err != nil {
 		return fmt.Errorf("report: %v", err)
 	}
