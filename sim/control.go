@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -38,27 +37,44 @@ const actionWait = 30 * time.Second
 // serveControl answers the facilitator's requests for one run: live
 // injects (checked against the scenario as the loader would), pause and
 // resume. It returns the channel the time service takes actions from.
-func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed float64) (<-chan broker.Action, func(), error) {
+// onAction, when not nil, hears of every action the run took, when it is
+// taken (a live view shows a pause at once; the log records it only when
+// time moves on).
+//
+// Answers: "ok T" (taken at simulated time T), "unchanged paused T" (a
+// pause while paused since T) or "unchanged running" (a resume while not
+// paused), "invalid: …" (a bad inject), "error: …".
+func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed float64,
+	onAction func(verb string, at liaison.Time)) (<-chan broker.Action, func(), error) {
 	live := make(chan broker.Action)
 	var mu sync.Mutex // one action at a time: later injects are checked against earlier ones
 	accepted := *sc
 	accepted.Injects = append([]scenarios.Inject(nil), sc.Injects...)
-	act := func(a broker.Action) string {
+	// Only these requests pause the clock (a replay's pauses are records),
+	// so they know whether it is paused.
+	paused, pausedAt := false, liaison.Time(0)
+	act := func(a broker.Action) (string, bool) {
 		done := make(chan broker.ActionResult, 1)
 		a.Done = done
 		select {
 		case live <- a:
 		case <-time.After(actionWait):
-			return "error: the run did not take the action within " + actionWait.String()
+			return "error: the run did not take the action within " + actionWait.String(), false
 		}
 		select {
 		case r := <-done:
 			if r.Err != nil {
-				return "error: " + r.Err.Error()
+				return "error: " + r.Err.Error(), false
 			}
-			return "ok " + liaison.FormatSeconds(r.At)
+			if onAction != nil {
+				onAction(a.Kind, r.At)
+			}
+			if a.Kind == broker.ActionPause {
+				pausedAt = r.At
+			}
+			return "ok " + liaison.FormatSeconds(r.At), true
 		case <-time.After(actionWait):
-			return "error: the action was not confirmed within " + actionWait.String()
+			return "error: the action was not confirmed within " + actionWait.String(), false
 		}
 	}
 	handle := func(verb string) nats.MsgHandler {
@@ -75,14 +91,24 @@ func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed fl
 					break
 				}
 				def, _ := json.Marshal(agents.DefOf(in))
-				reply = act(broker.Action{Kind: broker.ActionInject, Def: def})
-				if strings.HasPrefix(reply, "ok") {
+				var ok bool
+				if reply, ok = act(broker.Action{Kind: broker.ActionInject, Def: def}); ok {
 					accepted.Injects = append(accepted.Injects, *in)
 				}
 			case ctlPause:
-				reply = act(broker.Action{Kind: broker.ActionPause})
+				if paused {
+					reply = "unchanged paused " + liaison.FormatSeconds(pausedAt)
+					break
+				}
+				reply, paused = act(broker.Action{Kind: broker.ActionPause})
 			case ctlResume:
-				reply = act(broker.Action{Kind: broker.ActionResume})
+				if !paused {
+					reply = "unchanged running"
+					break
+				}
+				var ok bool
+				reply, ok = act(broker.Action{Kind: broker.ActionResume})
+				paused = !ok
 			}
 			m.Respond([]byte(reply))
 		}
