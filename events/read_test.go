@@ -271,3 +271,24 @@ func TestReadErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRead reads and summarises the log of siena-drug-case (14 days
+// of SIENA traffic, about 5 MB).
+func BenchmarkRead(b *testing.B) {
+	sc, err := scenarios.Open("siena-drug-case")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 1, Events: &buf}); err != nil {
+		b.Fatal(err)
+	}
+	log := buf.Bytes()
+	b.SetBytes(int64(len(log)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := events.Summarize("siena.jsonl", bytes.NewReader(log)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
