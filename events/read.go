@@ -46,8 +46,8 @@ type Record struct {
 
 // Reader reads an event log: the JSON Lines a Recorder writes, the run
 // header first and then one event a line, one at a time. It is the one
-// reader of the format (reports, comparisons and replays read logs through
-// it), and it checks every line against the writer's own tables: the kind
+// reader of the format (reports and replays read logs through it, and
+// Tally recomputes a log's summary from what it yields), and it checks every line against the writer's own tables: the kind
 // must be one of Kind's, a line may carry only the members its kind
 // carries and must carry those it always does, every agency, channel and
 // item must be the header's (or a live inject's before it), and time must
@@ -484,7 +484,7 @@ func (r *Reader) liveInject(rec *Record, raw json.RawMessage, item string, b []b
 	if msg := r.addItem(desc, d.Audience, rec.T, d.DeadlineSeconds); msg != "" {
 		return r.errorf(column(b, "inject"), "live_inject: %s", msg)
 	}
-	rec.Inject = &r.desc[len(r.desc)-1]
+	rec.Inject = &desc
 	rec.Raw = InjectMember(raw)
 	return nil
 }

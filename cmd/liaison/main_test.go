@@ -2,45 +2,15 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds the real program once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "liaison-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "liaison")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = errors.New(string(out))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("building liaison: %v", binErr)
-	}
-	return binPath
-}
 
 // TestSignals stops real runs with SIGTERM (what systemd, docker stop and
 // CI send) and SIGINT (Ctrl-C) at random moments: from the creation of the
@@ -54,7 +24,7 @@ func TestSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the program a dozen times")
 	}
-	bin := binary(t)
+	bin := buildBinary(t)
 	type setup struct {
 		name string
 		args []string

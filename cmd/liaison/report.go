@@ -151,12 +151,14 @@ func (x *reportExtension) Configure(cfg *sim.Config) error {
 	return nil
 }
 
-func (x *reportExtension) What() string { return "the report " + *x.path }
+func (x *reportExtension) What() string {
+	if *x.path == "" {
+		return ""
+	}
+	return "the report " + *x.path
+}
 
 func (x *reportExtension) Publish(ctx context.Context, _ *events.Summary) error {
-	if *x.path == "" {
-		return nil
-	}
 	f, err := os.Open(x.logPath)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)

@@ -170,7 +170,7 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	code = exitOK
 	for _, e := range exts {
 		p, ok := e.(runPublisher)
-		if !ok {
+		if !ok || p.What() == "" {
 			continue
 		}
 		err := ctx.Err()
@@ -220,7 +220,8 @@ type runStopper interface {
 // runPublisher is an extension that makes something from the run's record
 // (a report): Publish is called once the event log and the summary are
 // written, so that its failure never costs them; it fails the command
-// (exit 1) but leaves them in place. What names the output for messages.
+// (exit 1) but leaves them in place. What names the output for messages,
+// "" when the command line asked for none.
 type runPublisher interface {
 	Publish(ctx context.Context, sum *events.Summary) error
 	What() string
