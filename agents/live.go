@@ -12,21 +12,9 @@ import (
 )
 
 // InjectDef is a live inject as it travels from the time service to the
-// nodes and into the event log (JSON). It carries what the engine needs;
-// the time comes with the grant.
-type InjectDef struct {
-	ID                liaison.ItemID      `json:"id"`
-	To                liaison.AgencyID    `json:"to"`
-	From              string              `json:"from,omitempty"`
-	Type              liaison.MessageType `json:"type"`
-	Summary           string              `json:"summary"`
-	TLP               string              `json:"tlp"`
-	OriginatorControl bool                `json:"originator_control,omitempty"`
-	Originator        liaison.AgencyID    `json:"originator"`
-	Audience          []liaison.AgencyID  `json:"audience"`
-	DeadlineSeconds   float64             `json:"deadline_seconds,omitempty"`
-	Urgent            bool                `json:"urgent,omitempty"`
-}
+// nodes; the event log carries the same JSON, so its type is the log
+// format's (events.InjectDef).
+type InjectDef = events.InjectDef
 
 // DefOf describes a checked inject (scenarios.ParseInject) for the wire.
 func DefOf(in *scenarios.Inject) InjectDef {

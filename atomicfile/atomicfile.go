@@ -4,7 +4,9 @@
 package atomicfile
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -20,13 +22,27 @@ type File struct {
 	done bool
 }
 
-// Create starts writing path.
+// Create starts writing path. Errors name path, not the temporary file.
 func Create(path string) (*File, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return nil, err
+		return nil, pathError("create", path, err)
 	}
 	return &File{tmp: tmp, path: path}, nil
+}
+
+// pathError says what went wrong with path, whatever file the error came
+// from: a user knows the name they gave, not the temporary one.
+func pathError(op, path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
 }
 
 // Write writes to the file.
@@ -44,8 +60,9 @@ func (f *File) Commit() error {
 	}
 	if err != nil {
 		os.Remove(f.tmp.Name())
+		return pathError("write", f.path, err)
 	}
-	return err
+	return nil
 }
 
 // Abort discards the file. It does nothing after Commit, so it can be

@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,5 +32,26 @@ func TestWrite(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+// Errors name the file asked for, never the temporary one; nothing is left
+// behind.
+func TestErrorsNamePath(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing", "out.txt")
+	if err := Write(missing, func(io.Writer) error { return nil }); err == nil || err.Error() != "create "+missing+": no such file or directory" {
+		t.Errorf("missing directory: %v", err)
+	}
+	// Renaming onto a directory that holds a file fails at Commit.
+	target := filepath.Join(dir, "out")
+	os.MkdirAll(filepath.Join(target, "x"), 0o755)
+	err := Write(target, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err })
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Path != target || pe.Op != "write" {
+		t.Errorf("rename onto a directory: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
 	}
 }

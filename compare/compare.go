@@ -243,23 +243,12 @@ func runLocal(ctx context.Context, cfg Config, p *plan, res *Result) error {
 	return ctx.Err()
 }
 
-type know struct {
-	item, agency string
-	t            float64
-}
-
 // replicate runs one replication of a row's scenario (its variant and
 // settings applied) on the embedded server srv and fills r's summary and
 // items. The variant only names the run in its summary.
 func replicate(ctx context.Context, sc *scenarios.Scenario, variant string, srv *server.Server, r *Run) error {
 	var info *events.RunInfo
-	var knows []know
 	cfg := sim.Config{Scenario: sc, Seed: r.Seed,
-		Observers: []func(*events.Event, *events.Names){func(e *events.Event, n *events.Names) {
-			if e.Kind == events.Know && e.Item >= 0 {
-				knows = append(knows, know{string(n.Items[e.Item]), string(n.Agencies[e.Agency]), e.T.Seconds()})
-			}
-		}},
 		OnStart: []func(sim.Started){func(s sim.Started) { info = s.Info }},
 	}
 	cfg.Server = srv
@@ -280,27 +269,13 @@ func replicate(ctx context.Context, sc *scenarios.Scenario, variant string, srv 
 			return fmt.Errorf("item %s missing from the summary", it.ID)
 		}
 		ir := ItemRun{ID: it.ID, Audience: len(it.Audience), Reached: s.Reached, Deadline: it.DeadlineSeconds,
-			DeadlineMet: s.DeadlineMet, TimeToReach: math.Inf(1), Censored: true, Horizon: sum.EndSeconds - it.AtSeconds}
+			DeadlineMet: s.DeadlineMet, TimeToReach: math.Inf(1), Censored: true, Horizon: sum.EndSeconds - it.AtSeconds,
+			Learned: s.Learned}
 		if s.TimeToReachSeconds != nil {
 			ir.TimeToReach, ir.Censored = *s.TimeToReachSeconds, false
 		}
-		aud := map[string]bool{}
-		for _, a := range it.Audience {
-			aud[a] = true
-		}
-		for _, k := range knows {
-			if k.item == it.ID && aud[k.agency] {
-				delete(aud, k.agency)
-				ir.Learned = append(ir.Learned, k.t-it.AtSeconds)
-			}
-		}
-		slices.Sort(ir.Learned)
 		if ir.Deadline != nil {
-			for _, t := range ir.Learned {
-				if t <= *ir.Deadline {
-					ir.ReachedAtDeadline++
-				}
-			}
+			ir.ReachedAtDeadline = s.ReachedWithin(*ir.Deadline)
 		}
 		r.Items = append(r.Items, ir)
 	}

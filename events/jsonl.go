@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"strconv"
 
 	"liaison"
@@ -28,6 +29,86 @@ var (
 		LiveInject: "", Pause: "", Resume: "",
 	}
 )
+
+// The members an event line carries besides "t" and "kind". The writer
+// writes a member when its field is set; the reader (Reader) accepts only
+// the members a kind may carry and insists on those it always carries, so
+// the two cannot drift apart unseen.
+type member uint16
+
+const (
+	mAgency member = 1 << iota
+	mChannel
+	mMsg
+	mCause
+	mItem
+	mType
+	mReason
+	mInject // a live inject's definition (Raw)
+	mPeer   // under the kind's peerKey
+	mValue  // under its valueKey
+	mCount  // under its countKey
+)
+
+// agentMembers are what any agency's event may name.
+const agentMembers = mAgency | mChannel | mMsg | mItem | mType
+
+var (
+	allowedMembers = [...]member{
+		Inject: agentMembers, Send: agentMembers | mCause | mPeer,
+		Deliver: agentMembers | mPeer | mValue | mCount, Hold: agentMembers | mValue,
+		HandleStart: agentMembers | mPeer | mValue | mCount, Know: agentMembers | mPeer | mValue,
+		HandleEnd: agentMembers | mPeer | mValue, Drop: agentMembers | mPeer | mReason,
+		ConsentRequest: agentMembers | mPeer, ConsentGrant: agentMembers | mPeer,
+		ConsentRefuse: agentMembers | mPeer, DeadlineMissed: agentMembers | mValue | mCount,
+		Reached: mItem | mValue | mCount, Skip: agentMembers,
+		LiveInject: mItem | mInject, Pause: 0, Resume: 0,
+	}
+	requiredMembers = [...]member{
+		Inject: mAgency | mItem, Send: mAgency | mMsg,
+		Deliver: mAgency | mChannel | mMsg | mPeer | mValue | mCount, Hold: mAgency | mValue,
+		HandleStart: mAgency | mValue | mCount, Know: mAgency | mItem | mValue,
+		HandleEnd: mAgency | mValue, Drop: mAgency | mReason,
+		ConsentRequest: mAgency | mItem | mPeer, ConsentGrant: mAgency | mItem | mPeer,
+		ConsentRefuse: mAgency | mItem | mPeer, DeadlineMissed: mValue | mCount,
+		Reached: mItem | mValue | mCount, Skip: mAgency,
+		LiveInject: mItem | mInject, Pause: 0, Resume: 0,
+	}
+)
+
+// InjectDef is an inject a facilitator delivered during a run: the
+// "inject" member of a live_inject line, and what the time service passes
+// to the nodes. It carries what the engine needs; the time comes with the
+// event.
+type InjectDef struct {
+	ID                liaison.ItemID      `json:"id"`
+	To                liaison.AgencyID    `json:"to"`
+	From              string              `json:"from,omitempty"`
+	Type              liaison.MessageType `json:"type"`
+	Summary           string              `json:"summary"`
+	TLP               string              `json:"tlp"`
+	OriginatorControl bool                `json:"originator_control,omitempty"`
+	Originator        liaison.AgencyID    `json:"originator"`
+	Audience          []liaison.AgencyID  `json:"audience"`
+	DeadlineSeconds   float64             `json:"deadline_seconds,omitempty"`
+	Urgent            bool                `json:"urgent,omitempty"`
+}
+
+const injectKey = `"inject":`
+
+// InjectMember returns the extra member (Event.Raw) of a live_inject event
+// that carries def, an InjectDef as JSON.
+func InjectMember(def []byte) []byte { return append([]byte(injectKey), def...) }
+
+// InjectJSON returns the InjectDef, as JSON, that a live_inject event
+// carries (the exact bytes the log holds), or nil for another event.
+func InjectJSON(e *Event) []byte {
+	def, ok := bytes.CutPrefix(e.Raw, []byte(injectKey))
+	if e.Kind != LiveInject || !ok {
+		return nil
+	}
+	return def
+}
 
 // MessageID formats a message id as the event log shows it: the sending
 // agency and its message counter, "dk.pet#17".

@@ -3,6 +3,7 @@ package events
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -41,6 +42,20 @@ type ItemSummary struct {
 	DeadlineSeconds    *float64           `json:"deadline_seconds"`
 	DeadlineMet        *bool              `json:"deadline_met"`
 	Knowers            int                `json:"knowers"`
+	// Learned is the reach curve: the seconds since the inject at which
+	// each audience member that learned the item learned it, in order
+	// (len(Learned) == Reached). Reports and comparisons draw it.
+	Learned []float64 `json:"-"`
+}
+
+// ReachedWithin returns how many audience members knew the item within sec
+// seconds of the inject (at the deadline, when sec is the deadline).
+func (it *ItemSummary) ReachedWithin(sec float64) int {
+	n := 0
+	for n < len(it.Learned) && it.Learned[n] <= sec {
+		n++
+	}
+	return n
 }
 
 // ChannelSummary is one channel's traffic and hop latency.
@@ -75,6 +90,7 @@ type aggregate struct {
 	waitN                    []int64
 	knows                    []int
 	itemKnowers              map[int32]int
+	firstKnow                map[[2]int32]liaison.Time // (item, agency) → when it first knew
 }
 
 func (a *aggregate) init(n *Names) {
@@ -87,6 +103,7 @@ func (a *aggregate) init(n *Names) {
 	a.maxQueue, a.knows = make([]int, na), make([]int, na)
 	a.waitSum, a.waitN = make([]float64, na), make([]int64, na)
 	a.itemKnowers = map[int32]int{}
+	a.firstKnow = map[[2]int32]liaison.Time{}
 }
 
 func (a *aggregate) add(e *Event) {
@@ -117,6 +134,11 @@ func (a *aggregate) add(e *Event) {
 	case Know:
 		a.knows[e.Agency]++
 		a.itemKnowers[e.Item]++
+		if k := [2]int32{e.Item, e.Agency}; e.Item >= 0 {
+			if _, ok := a.firstKnow[k]; !ok {
+				a.firstKnow[k] = e.T
+			}
+		}
 	}
 }
 
@@ -142,10 +164,16 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 	for i := range r.items {
 		st := &r.items[i]
 		is := ItemSummary{ID: st.info.ID, Reached: st.reached, Audience: []liaison.AgencyID{},
-			Knowers: a.itemKnowers[int32(i)]}
+			Knowers: a.itemKnowers[int32(i)], Learned: []float64{}}
 		for _, ag := range st.info.Audience {
 			is.Audience = append(is.Audience, r.names.Agencies[ag])
 		}
+		for ag := range st.inAud {
+			if t, ok := a.firstKnow[[2]int32{int32(i), ag}]; ok {
+				is.Learned = append(is.Learned, (t - st.info.At).Seconds())
+			}
+		}
+		slices.Sort(is.Learned)
 		if st.reachAt != liaison.Never {
 			is.TimeToReachSeconds = seconds(st.reachAt - st.info.At)
 		}

@@ -3,9 +3,11 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
+	"liaison"
 	"liaison/events"
 )
 
@@ -13,6 +15,7 @@ import (
 // order. It is also the JSON form: field names are stable.
 type Report struct {
 	Overview  Overview         `json:"overview"`
+	Live      []LiveAction     `json:"live_actions"`
 	Items     []ItemReport     `json:"items"`
 	Timeline  []Learning       `json:"timeline"`
 	Channels  []ChannelReport  `json:"channels"`
@@ -40,9 +43,19 @@ type Overview struct {
 	Info       *events.RunInfo      `json:"-"`
 }
 
+// LiveAction is one of the facilitator's actions during a live run: a
+// pause, a resume, or an inject delivered at the time it took effect.
+type LiveAction struct {
+	TSeconds float64 `json:"t_seconds"`
+	At       string  `json:"at"`
+	Action   string  `json:"action"` // the event kind: pause, resume, live_inject
+	Item     string  `json:"item,omitempty"`
+}
+
 // ItemReport is the reach of one inject and how each agency learned it.
 type ItemReport struct {
 	ID                 string       `json:"id"`
+	Live               bool         `json:"live"` // delivered by a facilitator during the run
 	Summary            string       `json:"summary"`
 	Type               string       `json:"type"`
 	TLP                string       `json:"tlp"`
@@ -203,30 +216,95 @@ type Finding struct {
 
 var consentTypes = map[string]bool{"consent-request": true, "consent-grant": true, "consent-refuse": true}
 
+// msgKey identifies a message: its sender and the sender's counter.
+type msgKey struct {
+	from int32
+	seq  uint64
+}
+
+// workKey identifies a piece of work at an agency: a message, or an inject
+// handled by its recipient (msg.from -1).
+type workKey struct {
+	msg          msgKey
+	item, agency int32
+}
+
+func msgOf(e *events.Event) msgKey { return msgKey{e.MsgFrom, e.MsgSeq} }
+
+func workOf(e *events.Event) workKey {
+	if e.MsgFrom >= 0 {
+		return workKey{msg: msgOf(e), item: -1, agency: -1}
+	}
+	return injectWork(e.Item, e.Agency)
+}
+
+func injectWork(item, agency int32) workKey {
+	return workKey{msg: msgKey{-1, 0}, item: item, agency: agency}
+}
+
 // analyzer holds the log's indices.
 type analyzer struct {
-	lg      *Log
-	sends   map[string]*Event // by msg
-	deliver map[string]*Event // by msg
-	start   map[string]*Event // handle_start by msg, or "inject:ITEM@AGENCY"
-	hold    map[string]*Event // by the same key
-	items   map[string]*events.ItemDesc
-	origin  map[string]string // item → originator
+	n       *events.Names
+	items   []events.ItemDesc
+	sends   map[msgKey]*events.Record
+	deliver map[msgKey]*events.Record
+	start   map[workKey]*events.Record // handle_start
+	hold    map[workKey]*events.Record
 }
 
-func workKey(e *Event) string {
-	if e.Msg != "" {
-		return e.Msg
+func (a *analyzer) agency(i int32) string {
+	if i < 0 {
+		return ""
 	}
-	return "inject:" + e.Item + "@" + e.Agency
+	return string(a.n.Agencies[i])
 }
 
-// Build computes the report of a parsed log.
+func (a *analyzer) item(i int32) string {
+	if i < 0 {
+		return ""
+	}
+	return string(a.n.Items[i])
+}
+
+func (a *analyzer) typ(i int32) string {
+	if i < 0 {
+		return ""
+	}
+	return string(a.n.Types[i])
+}
+
+func (a *analyzer) channel(i int32) string {
+	if i < 0 {
+		return ""
+	}
+	return string(a.n.Channels[i])
+}
+
+func (a *analyzer) msgID(m msgKey) string {
+	if m.from < 0 {
+		return ""
+	}
+	return events.MessageID(a.n.Agencies[m.from], m.seq)
+}
+
+// key names a piece of work as segments show it: the message id, or
+// inject:ITEM@AGENCY.
+func (a *analyzer) key(w workKey) string {
+	if w.msg.from >= 0 {
+		return a.msgID(w.msg)
+	}
+	return "inject:" + a.item(w.item) + "@" + a.agency(w.agency)
+}
+
+// Build computes the report of a read log.
 func Build(lg *Log) (*Report, error) {
-	a := &analyzer{lg: lg, sends: map[string]*Event{}, deliver: map[string]*Event{},
-		start: map[string]*Event{}, hold: map[string]*Event{}, items: map[string]*events.ItemDesc{},
-		origin: map[string]string{}}
-	info := &lg.Info
+	a := &analyzer{n: lg.Names, items: lg.Items, sends: map[msgKey]*events.Record{},
+		deliver: map[msgKey]*events.Record{}, start: map[workKey]*events.Record{}, hold: map[workKey]*events.Record{}}
+	info, sum := lg.Info, lg.Summary
+	if len(sum.Items) != len(lg.Items) || len(sum.Agencies) != len(info.Agencies) || len(sum.Channels) != len(info.Channels) {
+		return nil, fmt.Errorf("report: the summary does not describe the log (%d items, %d agencies, %d channels; the log %d, %d, %d)",
+			len(sum.Items), len(sum.Agencies), len(sum.Channels), len(lg.Items), len(info.Agencies), len(info.Channels))
+	}
 	loc, err := time.LoadLocation(info.TimeZone)
 	if err != nil || info.TimeZone == "" {
 		loc = time.UTC
@@ -235,167 +313,138 @@ func Build(lg *Log) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run header: bad start %q: %v", info.Start, err)
 	}
-	r := &Report{loc: loc, Items: []ItemReport{}, Timeline: []Learning{}, Channels: []ChannelReport{},
-		Agencies: []AgencyReport{}, Deadlines: []DeadlineMissed{}, Drops: []Drop{}, Findings: []Finding{}}
+	r := &Report{loc: loc, Live: []LiveAction{}, Items: []ItemReport{}, Timeline: []Learning{},
+		Channels: []ChannelReport{}, Agencies: []AgencyReport{}, Deadlines: []DeadlineMissed{}, Drops: []Drop{},
+		Findings: []Finding{}}
 	wall := func(sec float64) string {
 		return start.Add(time.Duration(ms(sec)) * time.Millisecond).In(loc).Format("Mon 2 Jan 2006 15:04 MST")
 	}
-	end := 0.0
-	if n := len(lg.Events); n > 0 {
-		end = lg.Events[n-1].T
-	}
-	if info.DurationSeconds != nil {
-		end = *info.DurationSeconds
-	}
+	end := sum.EndSeconds
 	r.Overview = Overview{Scenario: info.Scenario, Title: info.Title, Seed: info.Seed, Variant: info.Variant,
 		TimeZone: loc.String(), Start: start.In(loc).Format(time.RFC3339),
 		End: start.Add(time.Duration(ms(end)) * time.Millisecond).In(loc).Format(time.RFC3339), EndSeconds: end,
-		Agencies: info.Agencies, Channels: info.Channels, Info: info,
-		Messages: events.MessageCounts{DroppedBy: map[string]int64{}}}
-	for i := range info.Items {
-		it := &info.Items[i]
-		a.items[it.ID] = it
-		a.origin[it.ID] = it.Originator
-	}
+		Agencies: info.Agencies, Channels: info.Channels, Info: info, Messages: sum.Messages}
 
-	// Indices and the summary's counters.
-	agIdx := map[string]int{}
+	// The summary's figures, and what only a report shows: waits by
+	// cause, consent round trips, deliveries and the latencies to chart.
 	for i, ag := range info.Agencies {
-		agIdx[ag.ID] = i
-		r.Agencies = append(r.Agencies, AgencyReport{ID: ag.ID, Hours: ag.Hours, Staff: ag.Staff})
+		s := &sum.Agencies[i]
+		r.Agencies = append(r.Agencies, AgencyReport{ID: ag.ID, Hours: ag.Hours, Staff: ag.Staff, Handled: s.Handled,
+			MaxQueue: s.MaxQueue, MeanWaitSeconds: s.MeanWaitSeconds, Held: s.Held, Knows: s.Knows})
 	}
-	chIdx := map[string]int{}
-	sketches := make([]events.Sketch, len(info.Channels))
 	for i, c := range info.Channels {
-		chIdx[c.ID] = i
-		r.Channels = append(r.Channels, ChannelReport{ID: c.ID, Topology: c.Topology})
+		s := &sum.Channels[i]
+		r.Channels = append(r.Channels, ChannelReport{ID: c.ID, Topology: c.Topology, Messages: s.Messages,
+			LatencyMeanSeconds: s.LatencyMeanSecond, LatencyP50Seconds: s.LatencyP50Seconds,
+			LatencyP95Seconds: s.LatencyP95Seconds})
 	}
-	waitSum := make([]float64, len(info.Agencies))
-	waitN := make([]int64, len(info.Agencies))
-	type ak struct{ agency, item string }
+	type ak struct{ agency, item int32 }
 	consentAsked := map[ak]float64{}
-	knows := map[ak]*Event{}
-	var knowOrder []*Event
-	for i := range lg.Events {
-		e := &lg.Events[i]
-		ag := -1
-		if e.Agency != "" {
-			ag = agIdx[e.Agency]
-		}
+	knows := map[ak]*events.Record{}
+	var knowOrder []*events.Record
+	for _, e := range lg.Events {
+		t := e.T.Seconds()
 		switch e.Kind {
-		case "send":
-			r.Overview.Messages.Sent++
-			a.sends[e.Msg] = e
-			if e.Channel != "" {
-				c, ok := chIdx[e.Channel]
-				if !ok {
-					return nil, fmt.Errorf("line %d: channel %q is not in the run header", e.Line, e.Channel)
-				}
-				r.Channels[c].Messages++
-			}
-		case "deliver":
-			r.Overview.Messages.Delivered++
-			a.deliver[e.Msg] = e
-			c, ok := chIdx[e.Channel]
-			if !ok {
-				return nil, fmt.Errorf("line %d: channel %q is not in the run header", e.Line, e.Channel)
-			}
-			r.Channels[c].Delivered++
-			sketches[c].Add(ms(e.Latency))
-			r.Channels[c].latencies = append(r.Channels[c].latencies, e.Latency)
-			r.Agencies[ag].MaxQueue = max(r.Agencies[ag].MaxQueue, e.Queue)
-		case "drop":
-			r.Overview.Messages.Dropped++
-			r.Overview.Messages.DroppedBy[e.Reason]++
-			r.Drops = append(r.Drops, Drop{TSeconds: e.T, At: wall(e.T), Agency: e.Agency, To: e.To, Msg: e.Msg,
-				Item: e.Item, Type: e.Type, Reason: e.Reason})
-		case "hold":
-			r.Agencies[ag].Held++
-			a.hold[workKey(e)] = e
-		case "handle_start":
-			a.start[workKey(e)] = e
-			waitSum[ag] += e.Wait
-			waitN[ag]++
+		case events.Send:
+			a.sends[msgOf(&e.Event)] = e
+		case events.Deliver:
+			a.deliver[msgOf(&e.Event)] = e
+			c := &r.Channels[e.Channel]
+			c.Delivered++
+			c.latencies = append(c.latencies, e.Value.Seconds())
+			c.LatencyMaxSeconds = max(c.LatencyMaxSeconds, e.Value.Seconds())
+		case events.Drop:
+			r.Drops = append(r.Drops, Drop{TSeconds: t, At: wall(t), Agency: a.agency(e.Agency), To: a.agency(e.Peer),
+				Msg: a.msgID(msgOf(&e.Event)), Item: a.item(e.Item), Type: a.typ(e.Type), Reason: lg.Names.Reasons[e.Reason]})
+		case events.Hold:
+			a.hold[workOf(&e.Event)] = e
+		case events.HandleStart:
+			w := workOf(&e.Event)
+			a.start[w] = e
 			hold := 0.0
-			if h := a.hold[workKey(e)]; h != nil {
-				hold = min(h.Until, e.T) - h.T
+			if h := a.hold[w]; h != nil {
+				hold = min(h.Value.Seconds(), t) - h.T.Seconds()
 			}
-			r.Agencies[ag].HoldSeconds += hold
-			r.Agencies[ag].QueueSeconds += max(e.Wait-hold, 0)
-		case "handle_end":
-			r.Agencies[ag].Handled++
-			if (e.Type == "consent-grant" || e.Type == "consent-refuse") && e.Item != "" {
+			ar := &r.Agencies[e.Agency]
+			ar.HoldSeconds += hold
+			ar.QueueSeconds += max(e.Value.Seconds()-hold, 0)
+		case events.HandleEnd:
+			if typ := a.typ(e.Type); (typ == "consent-grant" || typ == "consent-refuse") && e.Item >= 0 {
 				k := ak{e.Agency, e.Item}
 				if t0, ok := consentAsked[k]; ok {
-					r.Agencies[ag].ConsentWaitSeconds += e.T - t0
-					r.Agencies[ag].ConsentUnanswered--
+					ar := &r.Agencies[e.Agency]
+					ar.ConsentWaitSeconds += t - t0
+					ar.ConsentUnanswered--
 					delete(consentAsked, k)
 				}
 			}
-		case "know":
-			r.Agencies[ag].Knows++
+		case events.Know:
 			k := ak{e.Agency, e.Item}
 			if knows[k] == nil {
 				knows[k] = e
 				knowOrder = append(knowOrder, e)
 			}
-		case "consent_request":
-			r.Agencies[ag].ConsentRequests++
-			r.Agencies[ag].ConsentUnanswered++
-			consentAsked[ak{e.Agency, e.Item}] = e.T
-		case "consent_grant":
-			r.Agencies[ag].ConsentGranted++
-		case "consent_refuse":
-			r.Agencies[ag].ConsentRefused++
-		case "deadline_missed":
-			d := DeadlineMissed{TSeconds: e.T, At: wall(e.T), Item: e.Item, Agency: e.Agency,
-				DeadlineSeconds: e.Deadline, Reached: e.Reached}
-			if e.Agency != "" {
-				r.Agencies[ag].DeadlineMissedReply++
-			} else if it := a.items[e.Item]; it != nil {
-				d.Audience = len(it.Audience)
+		case events.ConsentRequest:
+			ar := &r.Agencies[e.Agency]
+			ar.ConsentRequests++
+			ar.ConsentUnanswered++
+			consentAsked[ak{e.Agency, e.Item}] = t
+		case events.ConsentGrant:
+			r.Agencies[e.Agency].ConsentGranted++
+		case events.ConsentRefuse:
+			r.Agencies[e.Agency].ConsentRefused++
+		case events.DeadlineMissed:
+			d := DeadlineMissed{TSeconds: t, At: wall(t), Item: a.item(e.Item), Agency: a.agency(e.Agency),
+				DeadlineSeconds: e.Value.Seconds(), Reached: int(e.Count)}
+			if e.Agency >= 0 {
+				r.Agencies[e.Agency].DeadlineMissedReply++
+			} else if e.Item >= 0 {
+				d.Audience = len(lg.Items[e.Item].Audience)
 			}
 			r.Deadlines = append(r.Deadlines, d)
+		case events.LiveInject, events.Pause, events.Resume:
+			r.Live = append(r.Live, LiveAction{TSeconds: t, At: wall(t), Action: e.Kind.String(), Item: a.item(e.Item)})
 		}
 	}
 	for k, t0 := range consentAsked { // never answered: waited until the end
-		r.Agencies[agIdx[k.agency]].ConsentWaitSeconds += end - t0
+		r.Agencies[k.agency].ConsentWaitSeconds += end - t0
 	}
 	for i := range r.Agencies {
 		ar := &r.Agencies[i]
-		if waitN[i] > 0 {
-			ar.MeanWaitSeconds = round3(waitSum[i] / float64(waitN[i]))
-		}
 		ar.HoldSeconds, ar.QueueSeconds = round3(ar.HoldSeconds), round3(ar.QueueSeconds)
 		ar.ConsentWaitSeconds = round3(ar.ConsentWaitSeconds)
 	}
-	for i := range r.Channels {
-		sk := &sketches[i]
-		q := sk.Quantiles(0.5, 0.95)
-		c := &r.Channels[i]
-		c.LatencyMeanSeconds = round3(sk.Mean() / 1000)
-		c.LatencyP50Seconds, c.LatencyP95Seconds = q[0].Seconds(), q[1].Seconds()
-		c.LatencyMaxSeconds = sk.Max().Seconds()
-	}
 
-	// Items: reach, paths, the critical learner.
-	for _, desc := range info.Items {
-		ir := ItemReport{ID: desc.ID, Summary: desc.Summary, Type: desc.Type, TLP: desc.TLP,
+	// Items: reach (the summary's), paths, the critical learner.
+	for i, desc := range lg.Items {
+		s := &sum.Items[i]
+		if string(s.ID) != desc.ID {
+			return nil, fmt.Errorf("report: item %d is %s in the log and %s in its summary", i, desc.ID, s.ID)
+		}
+		ir := ItemReport{ID: desc.ID, Live: i >= len(info.Items), Summary: desc.Summary, Type: desc.Type, TLP: desc.TLP,
 			OriginatorControl: desc.OriginatorControl, Originator: desc.Originator, To: desc.To,
 			AtSeconds: desc.AtSeconds, At: wall(desc.AtSeconds), Audience: desc.Audience,
-			DeadlineSeconds: desc.DeadlineSeconds, Curve: []ReachPoint{{0, 0}}, Learned: []Learning{},
-			NeverLearned: []string{}}
+			DeadlineSeconds: desc.DeadlineSeconds, Reached: s.Reached, TimeToReachSeconds: s.TimeToReachSeconds,
+			DeadlineMet: s.DeadlineMet, Curve: []ReachPoint{{0, 0}}, Learned: []Learning{}, NeverLearned: []string{}}
+		for j, x := range s.Learned {
+			ir.Curve = append(ir.Curve, ReachPoint{x, j + 1})
+		}
+		if d := desc.DeadlineSeconds; d != nil {
+			n := s.ReachedWithin(*d)
+			ir.ReachedAtDeadline = &n
+		}
 		inAud := map[string]bool{}
 		for _, m := range desc.Audience {
 			inAud[m] = true
 		}
 		var critical *Learning
 		for _, k := range knowOrder {
-			if k.Item != desc.ID {
+			if k.Item != int32(i) {
 				continue
 			}
-			l := Learning{Item: desc.ID, Agency: k.Agency, InAudience: inAud[k.Agency], TSeconds: k.T,
-				At: wall(k.T), SinceInject: round3(k.T - desc.AtSeconds)}
+			ag := a.agency(k.Agency)
+			l := Learning{Item: desc.ID, Agency: ag, InAudience: inAud[ag], TSeconds: k.T.Seconds(),
+				At: wall(k.T.Seconds()), SinceInject: round3(k.T.Seconds() - desc.AtSeconds)}
 			l.Path, l.Segments = a.path(k)
 			for i := range l.Segments {
 				if l.Slowest == nil || l.Segments[i].Seconds > l.Slowest.Seconds {
@@ -403,10 +452,6 @@ func Build(lg *Log) (*Report, error) {
 				}
 			}
 			ir.Learned = append(ir.Learned, l)
-			if l.InAudience {
-				ir.Reached++
-				ir.Curve = append(ir.Curve, ReachPoint{l.SinceInject, ir.Reached})
-			}
 		}
 		for i := range ir.Learned {
 			if ir.Learned[i].InAudience {
@@ -414,24 +459,9 @@ func Build(lg *Log) (*Report, error) {
 			}
 		}
 		for _, m := range desc.Audience {
-			if knows[ak{m, desc.ID}] == nil {
+			if !slices.ContainsFunc(ir.Learned, func(l Learning) bool { return l.Agency == m }) {
 				ir.NeverLearned = append(ir.NeverLearned, m)
 			}
-		}
-		if ir.Reached == len(desc.Audience) && critical != nil {
-			t := critical.SinceInject
-			ir.TimeToReachSeconds = &t
-		}
-		if d := desc.DeadlineSeconds; d != nil {
-			met := ir.TimeToReachSeconds != nil && *ir.TimeToReachSeconds <= *d
-			ir.DeadlineMet = &met
-			n := 0
-			for _, p := range ir.Curve[1:] {
-				if p.Seconds <= *d {
-					n++
-				}
-			}
-			ir.ReachedAtDeadline = &n
 		}
 		if critical != nil {
 			ir.Critical = critical.Agency
@@ -449,7 +479,7 @@ func Build(lg *Log) (*Report, error) {
 // know → msg → send → cause → … back to the inject, and charges the time
 // in between to agencies (hold, queue, handling) and channels (transit).
 // A stretch spent on consent messages is charged to the item's originator.
-func (a *analyzer) path(k *Event) ([]Hop, []Segment) {
+func (a *analyzer) path(k *events.Record) ([]Hop, []Segment) {
 	var hops []Hop
 	var segs []Segment
 	add := func(s Segment) {
@@ -458,13 +488,14 @@ func (a *analyzer) path(k *Event) ([]Hop, []Segment) {
 			segs = append(segs, s)
 		}
 	}
-	orig := a.origin[k.Item]
+	orig := a.items[k.Item].Originator
 	// waitAt charges the wait of work w (arrived at arrive, started at hs)
 	// at agency ag.
-	waitAt := func(ag, key string, arrive, hs float64, consent bool) {
+	waitAt := func(ag string, w workKey, arrive, hs float64, consent bool) {
+		key := a.key(w)
 		hold := 0.0
-		if h := a.hold[key]; h != nil {
-			hold = min(h.Until, hs) - h.T
+		if h := a.hold[w]; h != nil {
+			hold = min(h.Value.Seconds(), hs) - h.T.Seconds()
 		}
 		if consent {
 			add(Segment{Kind: SegConsent, Agency: orig, Msg: key, Start: arrive, Seconds: hs - arrive})
@@ -473,46 +504,50 @@ func (a *analyzer) path(k *Event) ([]Hop, []Segment) {
 		add(Segment{Kind: SegHold, Agency: ag, Msg: key, Start: arrive, Seconds: hold})
 		add(Segment{Kind: SegQueue, Agency: ag, Msg: key, Start: arrive + hold, Seconds: hs - arrive - hold})
 	}
-	cur := k.Msg
-	if cur == "" { // the inject's own recipient
-		if inj := a.start[workKey(k)]; inj != nil {
-			waitAt(k.Agency, workKey(k), inj.T-inj.Wait, inj.T, false)
+	if k.MsgFrom < 0 { // the inject's own recipient
+		w := workOf(&k.Event)
+		if inj := a.start[w]; inj != nil {
+			t := inj.T.Seconds()
+			waitAt(a.agency(k.Agency), w, t-inj.Value.Seconds(), t, false)
 		}
 		return []Hop{}, reverse(segs)
 	}
-	for guard := 0; cur != "" && guard < 10000; guard++ {
-		s, d, h := a.sends[cur], a.deliver[cur], a.start[cur]
+	cur := msgOf(&k.Event)
+	for guard := 0; cur.from >= 0 && guard < 10000; guard++ {
+		s, d, h := a.sends[cur], a.deliver[cur], a.start[workKey{msg: cur, item: -1, agency: -1}]
 		if s == nil || d == nil || h == nil {
 			break // a log cut short; keep what is known
 		}
-		consent := consentTypes[s.Type]
-		hops = append(hops, Hop{Msg: cur, Type: s.Type, From: s.Agency, To: d.Agency, Channel: d.Channel,
-			Sent: s.T, Delivered: d.T, Started: h.T})
-		waitAt(d.Agency, cur, d.T, h.T, consent)
+		st, dt := s.T.Seconds(), d.T.Seconds()
+		typ, ch := a.typ(s.Type), a.channel(d.Channel)
+		consent := consentTypes[typ]
+		hops = append(hops, Hop{Msg: a.msgID(cur), Type: typ, From: a.agency(s.Agency), To: a.agency(d.Agency),
+			Channel: ch, Sent: st, Delivered: dt, Started: h.T.Seconds()})
+		waitAt(a.agency(d.Agency), workKey{msg: cur, item: -1, agency: -1}, dt, h.T.Seconds(), consent)
 		if consent {
-			add(Segment{Kind: SegConsent, Agency: orig, Channel: d.Channel, Msg: cur, Start: s.T, Seconds: d.T - s.T})
+			add(Segment{Kind: SegConsent, Agency: orig, Channel: ch, Msg: a.msgID(cur), Start: st, Seconds: dt - st})
 		} else {
-			add(Segment{Kind: SegTransit, Channel: d.Channel, Msg: cur, Start: s.T, Seconds: d.T - s.T})
+			add(Segment{Kind: SegTransit, Channel: ch, Msg: a.msgID(cur), Start: st, Seconds: dt - st})
 		}
-		var hs *Event
-		key := s.Cause
-		if s.Cause == "" {
-			key = "inject:" + s.Item + "@" + s.Agency
+		cause := msgKey{s.CauseFrom, s.CauseSeq}
+		w := workKey{msg: cause, item: -1, agency: -1}
+		if cause.from < 0 {
+			w = injectWork(s.Item, s.Agency)
 		}
-		hs = a.start[key]
+		hs := a.start[w]
 		if hs == nil {
 			break
 		}
-		cause := a.sends[s.Cause]
-		if cause != nil && consentTypes[cause.Type] {
-			add(Segment{Kind: SegConsent, Agency: orig, Msg: key, Start: hs.T, Seconds: s.T - hs.T})
+		hst := hs.T.Seconds()
+		if c := a.sends[cause]; cause.from >= 0 && c != nil && consentTypes[a.typ(c.Type)] {
+			add(Segment{Kind: SegConsent, Agency: orig, Msg: a.key(w), Start: hst, Seconds: st - hst})
 		} else {
-			add(Segment{Kind: SegHandling, Agency: s.Agency, Msg: key, Start: hs.T, Seconds: s.T - hs.T})
+			add(Segment{Kind: SegHandling, Agency: a.agency(s.Agency), Msg: a.key(w), Start: hst, Seconds: st - hst})
 		}
-		if s.Cause == "" {
-			waitAt(s.Agency, key, hs.T-hs.Wait, hs.T, false)
+		if cause.from < 0 {
+			waitAt(a.agency(s.Agency), w, hst-hs.Value.Seconds(), hst, false)
 		}
-		cur = s.Cause
+		cur = cause
 	}
 	slices.Reverse(hops)
 	return hops, reverse(segs)
@@ -533,3 +568,6 @@ func round3(x float64) float64 {
 	}
 	return float64(int64(x*1000+0.5)) / 1000
 }
+
+// ms converts seconds to simulated milliseconds.
+func ms(sec float64) liaison.Time { return liaison.Time(math.Round(sec * 1000)) }

@@ -1,174 +1,65 @@
 // Package report reads the event log of a run and turns it into an
-// after-action report: an exercise overview, the reach of every inject and
-// the paths by which each agency learned it, a timeline of who knew what
-// when, channel and agency figures, deadlines missed and drops, and findings
-// that rank the bottlenecks. It renders the report as one self-contained HTML
-// page (charts drawn by gonum/plot as inline SVG), as Markdown, or as JSON.
+// after-action report: an exercise overview (with the facilitator's live
+// actions), the reach of every inject and the paths by which each agency
+// learned it, a timeline of who knew what when, channel and agency
+// figures, deadlines missed and drops, and findings that rank the
+// bottlenecks. It renders the report as one self-contained HTML page
+// (charts drawn by gonum/plot as inline SVG), as Markdown, or as JSON.
 //
 // The report is computed from the event log alone, so it can be made from a
-// log written long ago; its figures agree with the summary of the same run.
+// log written long ago. The log is read by events.Reader, and its counts
+// (messages, reach, channel latencies, agency workloads) are the summary
+// that the run's own Recorder computes from it (events.Tally): the report
+// adds paths, waits and findings, never a second count of the same thing.
 package report
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"fmt"
+	"context"
 	"io"
-	"math"
-	"strings"
 
-	"liaison"
 	"liaison/events"
 )
 
-// Event is one line of the event log after the header. Fields that a kind
-// does not carry are left zero; see the README for which kind has which.
-type Event struct {
-	Line        int     `json:"-"`
-	T           float64 `json:"t"`
-	Kind        string  `json:"kind"`
-	Agency      string  `json:"agency"`
-	Channel     string  `json:"channel"`
-	Msg         string  `json:"msg"`
-	Cause       string  `json:"cause"`
-	Item        string  `json:"item"`
-	Type        string  `json:"type"`
-	From        string  `json:"from"`
-	To          string  `json:"to"`
-	Originator  string  `json:"originator"`
-	Reason      string  `json:"reason"`
-	Latency     float64 `json:"latency"`
-	Until       float64 `json:"until"`
-	Wait        float64 `json:"wait"`
-	Handling    float64 `json:"handling"`
-	SinceInject float64 `json:"since_inject"`
-	TimeToReach float64 `json:"time_to_reach"`
-	Deadline    float64 `json:"deadline"`
-	Queue       int     `json:"queue"`
-	Audience    int     `json:"audience"`
-	Reached     int     `json:"reached"`
-}
-
-// Log is a parsed event log: the run header and the events in log order.
+// Log is a read event log: the run header, the tables its events refer
+// to, the items (the header's, then the live injects'), the events in log
+// order, and the run's summary.
 type Log struct {
-	Info   events.RunInfo
-	Events []Event
+	Info    *events.RunInfo
+	Names   *events.Names
+	Items   []events.ItemDesc
+	Events  []*events.Record
+	Summary *events.Summary
 }
 
-// required lists the fields each kind must have, as the log writes them.
-var required = map[string][]string{
-	"inject":          {"agency", "item"},
-	"send":            {"agency", "msg"},
-	"deliver":         {"agency", "channel", "msg", "from"},
-	"hold":            {"agency"},
-	"handle_start":    {"agency"},
-	"know":            {"agency", "item"},
-	"handle_end":      {"agency"},
-	"drop":            {"agency", "reason"},
-	"consent_request": {"agency", "item", "originator"},
-	"consent_grant":   {"agency", "item", "to"},
-	"consent_refuse":  {"agency", "item", "to"},
-	"deadline_missed": {},
-	"reached":         {"item"},
-	"skip":            {},
-}
-
-// ParseLog reads an event log. name is used in errors, which say
-// name:line: what is wrong.
-func ParseLog(name string, r io.Reader) (*Log, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
-	lg := &Log{}
-	line := 0
-	agencies := map[string]bool{}
-	prev := math.Inf(-1)
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		if line == 1 {
-			if err := strictUnmarshal(b, &lg.Info); err != nil {
-				return nil, fmt.Errorf("%s:1: not an event log header: %v", name, err)
-			}
-			if lg.Info.Kind != "run" {
-				return nil, fmt.Errorf("%s:1: the first line must be the run header (kind \"run\"), found kind %q; was the log written by liaison run --events?", name, lg.Info.Kind)
-			}
-			for _, a := range lg.Info.Agencies {
-				agencies[a.ID] = true
-			}
-			continue
-		}
-		var e Event
-		if err := strictUnmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
-		}
-		e.Line = line
-		req, ok := required[e.Kind]
-		if !ok {
-			return nil, fmt.Errorf("%s:%d: unknown event kind %q", name, line, e.Kind)
-		}
-		for _, f := range req {
-			if e.field(f) == "" {
-				return nil, fmt.Errorf("%s:%d: %s event without %q", name, line, e.Kind, f)
-			}
-		}
-		if e.Agency != "" && !agencies[e.Agency] {
-			return nil, fmt.Errorf("%s:%d: agency %q is not in the run header", name, line, e.Agency)
-		}
-		if e.T < prev {
-			return nil, fmt.Errorf("%s:%d: time %s goes back (previous line at %s); the log must be in time order", name, line,
-				fmtFloat(e.T), fmtFloat(prev))
-		}
-		prev = e.T
-		lg.Events = append(lg.Events, e)
+// Read reads and checks an event log; name is the file name errors give
+// (name:line[:column]: what is wrong). It stops, with ctx's error, when ctx
+// is done.
+func Read(ctx context.Context, name string, r io.Reader) (*Log, error) {
+	rd, err := events.NewReader(name, r)
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %v", name, line+1, err)
+	tally := events.NewTally(rd)
+	lg := &Log{Info: rd.Info(), Names: rd.Names()}
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := tally.Add(rec); err != nil {
+			return nil, err
+		}
+		lg.Events = append(lg.Events, rec)
+		if len(lg.Events)%4096 == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 	}
-	if line == 0 {
-		return nil, fmt.Errorf("%s: empty event log", name)
+	if lg.Summary, err = tally.Summary(); err != nil {
+		return nil, err
 	}
+	lg.Items = rd.Items()
 	return lg, nil
 }
-
-func strictUnmarshal(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return fmt.Errorf("bad JSON: %v", err)
-	}
-	if d.More() {
-		return fmt.Errorf("bad JSON: more than one value on the line")
-	}
-	return nil
-}
-
-func (e *Event) field(name string) string {
-	switch name {
-	case "agency":
-		return e.Agency
-	case "item":
-		return e.Item
-	case "msg":
-		return e.Msg
-	case "channel":
-		return e.Channel
-	case "from":
-		return e.From
-	case "to":
-		return e.To
-	case "reason":
-		return e.Reason
-	case "originator":
-		return e.Originator
-	}
-	return ""
-}
-
-// ms converts log seconds to simulated milliseconds.
-func ms(sec float64) liaison.Time { return liaison.Time(math.Round(sec * 1000)) }
-
-func fmtFloat(x float64) string { return strings.TrimSuffix(fmt.Sprintf("%.3f", x), ".000") }

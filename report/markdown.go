@@ -51,9 +51,17 @@ func (r *Report) Markdown(w io.Writer) error {
 		mdRow(&b, c.ID, c.Name, c.Topology, c.Relay, strings.Join(c.Members, ", "), c.Latency)
 	}
 
+	if len(r.Live) > 0 {
+		b.WriteString("\n### Facilitator's actions\n\n")
+		mdHead(&b, "time", "action", "item")
+		for _, l := range r.Live {
+			mdRow(&b, l.At, liveText(l.Action), l.Item)
+		}
+	}
+
 	b.WriteString("\n## 2. Injects: reach and paths\n")
 	for _, it := range r.Items {
-		fmt.Fprintf(&b, "\n### %s — %s\n\n", it.ID, it.Summary)
+		fmt.Fprintf(&b, "\n### %s — %s%s\n\n", it.ID, it.Summary, liveMark(it.Live))
 		fmt.Fprintf(&b, "- Delivered %s to %s (%s, TLP:%s", it.At, it.To, it.Type, it.TLP)
 		if it.OriginatorControl {
 			fmt.Fprintf(&b, ", originator control by %s", it.Originator)

@@ -99,7 +99,28 @@ func variantName(v string) string {
 	return v
 }
 
+// liveText names a facilitator's action for people.
+func liveText(kind string) string {
+	switch kind {
+	case "live_inject":
+		return "inject delivered"
+	case "pause":
+		return "clock paused"
+	case "resume":
+		return "clock resumed"
+	}
+	return kind
+}
+
+func liveMark(live bool) string {
+	if live {
+		return " (live inject)"
+	}
+	return ""
+}
+
 var funcs = template.FuncMap{
+	"live": liveText, "livemark": liveMark,
 	"human": Human, "opt": optHuman, "met": metText, "path": PathText, "slowest": slowestText,
 	"variant": variantName, "join": strings.Join,
 	"deref": func(p *int) int {
@@ -201,13 +222,17 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE 
 <table><tr><th>id</th><th>name</th><th>topology</th><th>relay</th><th>members</th><th>latency</th></tr>
 {{range .Channels}}<tr><td>{{.ID}}</td><td>{{.Name}}</td><td>{{.Topology}}</td><td>{{.Relay}}</td><td>{{join .Members ", "}}</td><td>{{.Latency}}</td></tr>
 {{end}}</table>
-</section>
 {{end}}
+{{if .R.Live}}<h3>Facilitator's actions</h3>
+<table><tr><th>time</th><th>action</th><th>item</th></tr>
+{{range .R.Live}}<tr><td>{{.At}}</td><td>{{live .Action}}</td><td>{{.Item}}</td></tr>
+{{end}}</table>{{end}}
+</section>
 <section id="injects">
 <h2>2. Injects: reach and paths</h2>
 {{range $i, $it := .R.Items}}
 <div class="item">
-<h3>{{$it.ID}} — {{$it.Summary}}</h3>
+<h3>{{$it.ID}} — {{$it.Summary}}{{livemark $it.Live}}</h3>
 <dl class="facts">
 <dt>Delivered</dt><dd>{{$it.At}} to {{$it.To}} ({{$it.Type}}, TLP:{{$it.TLP}}{{if $it.OriginatorControl}}, originator control by {{$it.Originator}}{{end}})</dd>
 <dt>Reach</dt><dd>{{$it.Reached}}/{{len $it.Audience}} of the audience{{if $it.ReachedAtDeadline}}; {{deref $it.ReachedAtDeadline}}/{{len $it.Audience}} by the deadline{{end}}</dd>

@@ -1,13 +1,10 @@
 package sim
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,27 +37,44 @@ const actionWait = 30 * time.Second
 // serveControl answers the facilitator's requests for one run: live
 // injects (checked against the scenario as the loader would), pause and
 // resume. It returns the channel the time service takes actions from.
-func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed float64) (<-chan broker.Action, func(), error) {
+// onAction, when not nil, hears of every action the run took, when it is
+// taken (a live view shows a pause at once; the log records it only when
+// time moves on).
+//
+// Answers: "ok T" (taken at simulated time T), "unchanged paused T" (a
+// pause while paused since T) or "unchanged running" (a resume while not
+// paused), "invalid: …" (a bad inject), "error: …".
+func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed float64,
+	onAction func(verb string, at liaison.Time)) (<-chan broker.Action, func(), error) {
 	live := make(chan broker.Action)
 	var mu sync.Mutex // one action at a time: later injects are checked against earlier ones
 	accepted := *sc
 	accepted.Injects = append([]scenarios.Inject(nil), sc.Injects...)
-	act := func(a broker.Action) string {
+	// Only these requests pause the clock (a replay's pauses are records),
+	// so they know whether it is paused.
+	paused, pausedAt := false, liaison.Time(0)
+	act := func(a broker.Action) (string, bool) {
 		done := make(chan broker.ActionResult, 1)
 		a.Done = done
 		select {
 		case live <- a:
 		case <-time.After(actionWait):
-			return "error: the run did not take the action within " + actionWait.String()
+			return "error: the run did not take the action within " + actionWait.String(), false
 		}
 		select {
 		case r := <-done:
 			if r.Err != nil {
-				return "error: " + r.Err.Error()
+				return "error: " + r.Err.Error(), false
 			}
-			return "ok " + liaison.FormatSeconds(r.At)
+			if onAction != nil {
+				onAction(a.Kind, r.At)
+			}
+			if a.Kind == broker.ActionPause {
+				pausedAt = r.At
+			}
+			return "ok " + liaison.FormatSeconds(r.At), true
 		case <-time.After(actionWait):
-			return "error: the action was not confirmed within " + actionWait.String()
+			return "error: the action was not confirmed within " + actionWait.String(), false
 		}
 	}
 	handle := func(verb string) nats.MsgHandler {
@@ -77,14 +91,24 @@ func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed fl
 					break
 				}
 				def, _ := json.Marshal(agents.DefOf(in))
-				reply = act(broker.Action{Kind: broker.ActionInject, Def: def})
-				if strings.HasPrefix(reply, "ok") {
+				var ok bool
+				if reply, ok = act(broker.Action{Kind: broker.ActionInject, Def: def}); ok {
 					accepted.Injects = append(accepted.Injects, *in)
 				}
 			case ctlPause:
-				reply = act(broker.Action{Kind: broker.ActionPause})
+				if paused {
+					reply = "unchanged paused " + liaison.FormatSeconds(pausedAt)
+					break
+				}
+				reply, paused = act(broker.Action{Kind: broker.ActionPause})
 			case ctlResume:
-				reply = act(broker.Action{Kind: broker.ActionResume})
+				if !paused {
+					reply = "unchanged running"
+					break
+				}
+				var ok bool
+				reply, ok = act(broker.Action{Kind: broker.ActionResume})
+				paused = !ok
 			}
 			m.Respond([]byte(reply))
 		}
@@ -131,7 +155,7 @@ func actionEvent(a broker.Action, m *agents.Model, rec *events.Recorder) (events
 		}
 		rec.AddItem(m.ItemInfo(item))
 		e.Kind, e.Item = events.LiveInject, item
-		e.Raw = append([]byte(`"inject":`), a.Def...)
+		e.Raw = events.InjectMember(a.Def)
 	case broker.ActionPause:
 		e.Kind = events.Pause
 	case broker.ActionResume:
@@ -143,45 +167,34 @@ func actionEvent(a broker.Action, m *agents.Model, rec *events.Recorder) (events
 }
 
 // ReadActions reads the live actions recorded in an event log, to replay
-// them: the run then gives the same log.
+// them: the run then gives the same log. The whole log is read and
+// checked (events.Reader), so a damaged log is refused before the replay
+// starts rather than half-way.
 func ReadActions(name string, r io.Reader) ([]broker.Action, error) {
+	rd, err := events.NewReader(name, r)
+	if err != nil {
+		return nil, err
+	}
 	var out []broker.Action
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if !bytes.Contains(b, []byte(`"kind":"live_inject"`)) && !bytes.Contains(b, []byte(`"kind":"pause"`)) &&
-			!bytes.Contains(b, []byte(`"kind":"resume"`)) {
-			continue
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return out, nil
 		}
-		var l struct {
-			T      float64         `json:"t"`
-			Kind   string          `json:"kind"`
-			Inject json.RawMessage `json:"inject"`
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(b, &l); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v; expected an event log line", name, line, err)
-		}
-		a := broker.Action{At: liaison.Time(math.Round(l.T * 1000))}
-		switch l.Kind {
-		case "live_inject":
-			if len(l.Inject) == 0 {
-				return nil, fmt.Errorf("%s:%d: live_inject without its inject", name, line)
-			}
-			a.Kind, a.Def = broker.ActionInject, append([]byte(nil), l.Inject...)
-		case "pause":
+		a := broker.Action{At: rec.T}
+		switch rec.Kind {
+		case events.LiveInject:
+			a.Kind, a.Def = broker.ActionInject, events.InjectJSON(&rec.Event)
+		case events.Pause:
 			a.Kind = broker.ActionPause
-		case "resume":
+		case events.Resume:
 			a.Kind = broker.ActionResume
 		default:
 			continue
 		}
 		out = append(out, a)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// Speed, when positive, paces the run: Speed simulated seconds per
 	// wall second (1 is real time). Zero runs as fast as possible.
 	Speed float64
+	// OnAction, when set, hears of every live action (broker.ActionInject,
+	// ActionPause, ActionResume) as the run takes it, with the simulated
+	// time it takes effect at: a live view can show a pause at once.
+	OnAction func(kind string, at liaison.Time)
 	// Replay holds the live actions of an earlier run (ReadActions), to
 	// take effect again at the same simulated times.
 	Replay []broker.Action
@@ -189,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 			}
 		}
 	}
-	live, stopControl, err := serveControl(svcConn, runID, sc, cfg.Speed)
+	live, stopControl, err := serveControl(svcConn, runID, sc, cfg.Speed, cfg.OnAction)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/term"
 
 	"liaison"
 	"liaison/auth"
@@ -54,8 +56,8 @@ func newLiveFlags(fs *flag.FlagSet) runExtension {
 }
 
 func (l *liveFlags) Configure(cfg *sim.Config) error {
-	if *l.speed < 0 {
-		return errors.New("--speed must be positive")
+	if flagGiven(l.fs, "speed") && !(*l.speed > 0 && !math.IsInf(*l.speed, 1)) {
+		return fmt.Errorf("--speed %g: must be a positive number of simulated seconds per wall second (1 = real time); leave it out to run as fast as possible", *l.speed)
 	}
 	cfg.Speed, cfg.Listen, cfg.Drift = *l.speed, *l.listen, &l.drift
 	if *l.listen != "" {
@@ -91,67 +93,84 @@ func (l *liveFlags) Configure(cfg *sim.Config) error {
 		}
 	})
 	if isTerminal(l.stderr) && !l.quiet {
-		l.prog = newProgress(l.stderr, *l.speed)
+		l.prog = newProgress(l.stderr, *l.speed, time.Now)
 		cfg.OnStart = append(cfg.OnStart, l.prog.start)
 		cfg.Observers = append(cfg.Observers, l.prog.observe)
+		cfg.OnAction = l.prog.action
 	}
 	return nil
 }
 
-func (l *liveFlags) Finish(_ context.Context, sum *events.Summary, runErr error, stderr io.Writer) error {
+// Stop ends the progress line as soon as the run is over, and says how
+// well a paced run kept pace.
+func (l *liveFlags) Stop(runErr error) {
 	if l.prog != nil {
 		l.prog.stop()
 	}
 	if *l.speed > 0 && runErr == nil && !l.quiet {
-		fmt.Fprintf(stderr, "liaison: paced at %g×; at the end simulated time was %v from the scaled wall clock\n",
+		fmt.Fprintf(l.stderr, "liaison: paced at %g×; at the end simulated time was %v from the scaled wall clock\n",
 			*l.speed, l.drift.Round(time.Microsecond))
 	}
-	return nil
 }
+
+func (l *liveFlags) Finish(context.Context, *events.Summary, error, io.Writer) error { return nil }
 
 // bind gives the extension the program's streams.
 func (l *liveFlags) bind(m *Main) { l.stderr = m.Stderr }
 
+// isTerminal reports whether w is a terminal (not a file, a pipe or
+// /dev/null).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progress shows a facilitator the simulated clock, messages and reach on
-// one line of a terminal, once a second.
+// unpacedDelay is how long a run as fast as possible goes before it shows
+// progress: a short run prints nothing but its result.
+const unpacedDelay = 2 * time.Second
+
+// progress shows how a run goes on one line of a terminal, once a second:
+// the simulated clock, messages, reach per inject, and how long is left. A
+// paced run shows it from the start and says when the facilitator paused
+// it (its clock then stands still); a run as fast as possible shows it
+// after unpacedDelay, with its rate.
 type progress struct {
-	w        io.Writer
-	speed    float64
-	mu       sync.Mutex
-	info     *events.RunInfo
-	began    time.Time
-	t        liaison.Time
-	sent     int64
-	deliv    int64
-	reached  map[string]map[string]bool
-	audience map[string]map[string]bool
-	order    []string
-	done     chan struct{}
-	stopped  atomic.Bool
-	wg       sync.WaitGroup
+	w       io.Writer
+	speed   float64
+	now     func() time.Time
+	delay   time.Duration
+	mu      sync.Mutex
+	info    *events.RunInfo
+	loc     *time.Location
+	began   time.Time    // wall time the run started
+	t0      time.Time    // wall time of simulated time 0, moved on by pauses
+	end     liaison.Time // the scenario's end, or liaison.Never
+	t       liaison.Time // latest event seen
+	paused  bool
+	pauseAt liaison.Time // simulated time it paused at
+	pauseW  time.Time    // wall time it paused at
+	shown   bool         // a line was printed
+	sent    int64
+	deliv   int64
+	reached map[string]map[string]bool
+	aud     map[string]map[string]bool
+	order   []string
+	done    chan struct{}
+	stopped atomic.Bool
+	wg      sync.WaitGroup
 }
 
-func newProgress(w io.Writer, speed float64) *progress {
-	return &progress{w: w, speed: speed, reached: map[string]map[string]bool{},
-		audience: map[string]map[string]bool{}, done: make(chan struct{})}
+func newProgress(w io.Writer, speed float64, now func() time.Time) *progress {
+	p := &progress{w: w, speed: speed, now: now, reached: map[string]map[string]bool{},
+		aud: map[string]map[string]bool{}, done: make(chan struct{}), end: liaison.Never}
+	if speed <= 0 {
+		p.delay = unpacedDelay
+	}
+	return p
 }
 
 func (p *progress) start(s sim.Started) {
-	p.mu.Lock()
-	p.info, p.began = s.Info, time.Now()
-	for _, it := range s.Info.Items {
-		p.addItem(it.ID, it.Audience)
-	}
-	p.mu.Unlock()
+	p.begin(s.Info)
 	p.wg.Go(func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
@@ -160,18 +179,35 @@ func (p *progress) start(s sim.Started) {
 			case <-p.done:
 				return
 			case <-tick.C:
-				p.print()
+				p.print(false)
 			}
 		}
 	})
 }
 
+func (p *progress) begin(info *events.RunInfo) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.info, p.began = info, p.now()
+	p.t0 = p.began
+	p.loc = time.UTC
+	if l, err := time.LoadLocation(info.TimeZone); err == nil && info.TimeZone != "" {
+		p.loc = l
+	}
+	if d := info.DurationSeconds; d != nil {
+		p.end = liaison.Time(math.Round(*d * 1000))
+	}
+	for _, it := range info.Items {
+		p.addItem(it.ID, it.Audience)
+	}
+}
+
 func (p *progress) addItem(id string, audience []string) {
 	p.order = append(p.order, id)
-	p.audience[id] = map[string]bool{}
+	p.aud[id] = map[string]bool{}
 	p.reached[id] = map[string]bool{}
 	for _, a := range audience {
-		p.audience[id][a] = true
+		p.aud[id][a] = true
 	}
 }
 
@@ -185,49 +221,102 @@ func (p *progress) observe(e *events.Event, n *events.Names) {
 	case events.Deliver:
 		p.deliv++
 	case events.LiveInject:
-		var aud []string
-		if i := strings.Index(string(e.Raw), `"audience":[`); i >= 0 {
-			rest := string(e.Raw)[i+len(`"audience":[`):]
-			if j := strings.IndexByte(rest, ']'); j > 0 {
-				for _, a := range strings.Split(rest[:j], ",") {
-					aud = append(aud, strings.Trim(a, `"`))
-				}
+		if d, err := events.LiveInjectOf(e); err == nil {
+			aud := make([]string, len(d.Audience))
+			for i, a := range d.Audience {
+				aud[i] = string(a)
 			}
+			p.addItem(string(d.ID), aud)
 		}
-		p.addItem(string(n.Items[e.Item]), aud)
 	case events.Know:
-		id := string(n.Items[e.Item])
-		a := string(n.Agencies[e.Agency])
-		if p.audience[id][a] {
+		if e.Item < 0 {
+			break
+		}
+		id, a := string(n.Items[e.Item]), string(n.Agencies[e.Agency])
+		if p.aud[id][a] {
 			p.reached[id][a] = true
 		}
 	}
 }
 
-func (p *progress) print() {
+// action hears of a facilitator's pause or resume as the run takes it.
+func (p *progress) action(kind string, at liaison.Time) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.info == nil {
+	switch {
+	case kind == broker.ActionPause && !p.paused:
+		p.paused, p.pauseAt, p.pauseW = true, at, p.now()
+	case kind == broker.ActionResume && p.paused:
+		p.paused = false
+		p.t0 = p.t0.Add(p.now().Sub(p.pauseW)) // simulated time stood still
+	default:
+		p.mu.Unlock()
 		return
 	}
-	t := p.t
-	if p.speed > 0 {
-		t = max(t, liaison.FromDuration(time.Duration(float64(time.Since(p.began))*p.speed)))
-	}
-	clock := ""
-	if start, err := time.Parse(time.RFC3339, p.info.Start); err == nil {
-		loc := start.Location()
-		if l, err := time.LoadLocation(p.info.TimeZone); err == nil && p.info.TimeZone != "" {
-			loc = l
+	p.mu.Unlock()
+	p.print(false)
+}
+
+// clock returns the simulated time to show: where the run paused, the
+// scaled wall clock in a paced run, else the latest event.
+func (p *progress) clock(now time.Time) liaison.Time {
+	switch {
+	case p.paused:
+		return p.pauseAt
+	case p.speed > 0:
+		t := max(p.t, liaison.FromDuration(time.Duration(float64(now.Sub(p.t0))*p.speed)))
+		if p.end != liaison.Never {
+			t = min(t, p.end)
 		}
-		clock = start.Add(t.Duration()).In(loc).Format("Mon 02 Jan 15:04:05") + " "
+		return t
 	}
+	return p.t
+}
+
+// line returns the progress line at wall time now.
+func (p *progress) line(now time.Time) string {
+	t := p.clock(now)
+	start, err := time.Parse(time.RFC3339, p.info.Start)
 	var b strings.Builder
-	fmt.Fprintf(&b, "\r\033[K%s(+%s)  messages %d sent %d delivered", clock, t.Duration().Round(time.Second), p.sent, p.deliv)
-	for _, id := range p.order {
-		fmt.Fprintf(&b, "  %s %d/%d", id, len(p.reached[id]), len(p.audience[id]))
+	if err == nil {
+		b.WriteString(start.Add(t.Duration()).In(p.loc).Format("Mon 02 Jan 15:04:05") + " ")
 	}
-	io.WriteString(p.w, b.String())
+	fmt.Fprintf(&b, "(+%s)", t.Duration().Round(time.Second))
+	if p.paused {
+		b.WriteString(" paused")
+	}
+	fmt.Fprintf(&b, "  messages %d sent %d delivered", p.sent, p.deliv)
+	for _, id := range p.order {
+		fmt.Fprintf(&b, "  %s %d/%d", id, len(p.reached[id]), len(p.aud[id]))
+	}
+	wall := now.Sub(p.began).Seconds()
+	switch {
+	case p.speed <= 0 && wall > 0:
+		fmt.Fprintf(&b, "  %.0f msg/s", float64(p.sent)/wall)
+		if p.end != liaison.Never && t > 0 {
+			left := time.Duration(float64(p.end-t) / float64(t) * wall * float64(time.Second))
+			fmt.Fprintf(&b, "  %s left", left.Round(time.Second))
+		}
+	case p.speed > 0 && p.end != liaison.Never && !p.paused:
+		left := time.Duration(float64((p.end - t).Duration()) / p.speed)
+		fmt.Fprintf(&b, "  %s left", left.Round(time.Second))
+	}
+	return b.String()
+}
+
+// print writes the line over the last one; final ends it with a newline.
+func (p *progress) print(final bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if p.info == nil || !p.shown && (final || now.Sub(p.began) < p.delay) {
+		return
+	}
+	p.shown = true
+	s := "\r\033[K" + p.line(now)
+	if final {
+		s += "\n"
+	}
+	io.WriteString(p.w, s)
 }
 
 func (p *progress) stop() {
@@ -236,8 +325,7 @@ func (p *progress) stop() {
 	}
 	close(p.done)
 	p.wg.Wait()
-	p.print()
-	io.WriteString(p.w, "\n")
+	p.print(true)
 }
 
 // natsFlags are the flags of the facilitator's commands.
@@ -308,6 +396,14 @@ func (m *Main) ask(url, run string, client clientFlags, verb string, body []byte
 	}
 	ans := string(reply.Data)
 	switch {
+	case ans == "unchanged running":
+		fmt.Fprintf(m.Stdout, "run %s is not paused; nothing to resume\n", run)
+		return exitOK
+	case strings.HasPrefix(ans, "unchanged paused "):
+		at := strings.TrimPrefix(ans, "unchanged paused ")
+		t, _ := time.ParseDuration(at + "s")
+		fmt.Fprintf(m.Stdout, "run %s is already paused, since simulated t=%ss (+%v)\n", run, at, t)
+		return exitOK
 	case strings.HasPrefix(ans, "ok "):
 		t, _ := time.ParseDuration(strings.TrimPrefix(ans, "ok ") + "s")
 		fmt.Fprintf(m.Stdout, "%s at simulated t=%ss (+%v) in run %s\n", what, strings.TrimPrefix(ans, "ok "), t, run)

@@ -14,10 +14,19 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGINT (Ctrl-C) and SIGTERM (systemd, docker stop, CI) both stop a
+	// command cleanly: its context is cancelled, it removes its temporary
+	// files and says why it stopped. A second signal ends the program at
+	// once, for a command that does not stop.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
 	code := m.Run(ctx, os.Args[1:])
 	stop()

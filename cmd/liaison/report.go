@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"path/filepath"
 
 	"liaison/events"
 	"liaison/report"
@@ -20,7 +21,7 @@ func init() {
 	runExtensions = append(runExtensions, newReportExtension)
 }
 
-func (m *Main) report(_ context.Context, args []string) int {
+func (m *Main) report(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("liaison report", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	format := fs.String("format", "", "output `FORMAT`: html, md or json (default: from -o's extension, else html)")
@@ -65,9 +66,12 @@ func (m *Main) report(_ context.Context, args []string) int {
 		defer file.Close()
 		in = file
 	}
-	lg, err := report.ParseLog(name, in)
+	lg, err := report.Read(ctx, name, in)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison report: %v\n", err)
+		if ctx.Err() != nil {
+			return exitFailed // stopped by a signal, not a bad log
+		}
 		return exitInvalid
 	}
 	r, err := report.Build(lg)
@@ -100,15 +104,20 @@ func validFormat(f string) bool {
 	return false
 }
 
-// reportExtension is `liaison run --report FILE`: it keeps a copy of the
-// event log in memory and renders the report from it when the run is over.
+// reportExtension is `liaison run --report FILE`: once the event log and
+// the summary are written, it reads the log back (the one written with
+// --events FILE, or a temporary copy beside the report) and renders the
+// report from it, as `liaison report` would. A report that fails says why
+// and fails the command; the log and the summary stay.
 type reportExtension struct {
-	path *string
-	buf  bytes.Buffer
+	fs      *flag.FlagSet
+	path    *string
+	logPath string   // the event log to read once the run is over
+	tmp     *os.File // the copy of the log, when --events names no file
 }
 
 func newReportExtension(fs *flag.FlagSet) runExtension {
-	return &reportExtension{path: fs.String("report", "",
+	return &reportExtension{fs: fs, path: fs.String("report", "",
 		"write an after-action report to `FILE` when the run succeeds (.html, .md or .json)")}
 }
 
@@ -119,28 +128,69 @@ func (x *reportExtension) Configure(cfg *sim.Config) error {
 	if report.FormatOf(*x.path) == "" {
 		return fmt.Errorf("--report %s: the file name must end in .html, .md or .json", *x.path)
 	}
+	// A report that cannot be written should say so before the run, not
+	// after an exercise.
+	dir := filepath.Dir(*x.path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--report %s: no directory %s to write it in", *x.path, dir)
+	}
+	if ev := x.fs.Lookup("events").Value.String(); ev != "" && ev != "-" {
+		x.logPath = ev
+		return nil
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(*x.path)+".events-*.jsonl")
+	if err != nil {
+		return fmt.Errorf("--report %s: a copy of the event log cannot be kept in %s: %w", *x.path, dir, errors.Unwrap(err))
+	}
+	x.tmp, x.logPath = tmp, tmp.Name()
 	if cfg.Events != nil {
-		cfg.Events = io.MultiWriter(cfg.Events, &x.buf)
+		cfg.Events = io.MultiWriter(cfg.Events, tmp)
 	} else {
-		cfg.Events = &x.buf
+		cfg.Events = tmp
 	}
 	return nil
 }
 
-func (x *reportExtension) Finish(_ context.Context, sum *events.Summary, runErr error, _ io.Writer) error {
-	if *x.path == "" || runErr != nil || sum == nil {
-		return nil
+func (x *reportExtension) What() string {
+	if *x.path == "" {
+		return ""
 	}
-	lg, err := report.ParseLog("event log", &x.buf)
+	return "the report " + *x.path
+}
+
+func (x *reportExtension) Publish(ctx context.Context, _ *events.Summary) error {
+	f, err := os.Open(x.logPath)
 	if err != nil {
-		return fmt.Errorf("report: %v", err)
+		return fmt.Errorf("report: %w", err)
+	}
+	defer f.Close()
+	name := x.logPath
+	if x.tmp != nil {
+		name = "event log"
+	}
+	lg, err := report.Read(ctx, name, f)
+	if err != nil {
+		return fmt.Errorf("report %s: %w", *x.path, err)
 	}
 	r, err := report.Build(lg)
 	if err != nil {
-		return fmt.Errorf("report: %v", err)
+		return fmt.Errorf("report %s: %w", *x.path, err)
 	}
 	if err := r.WriteFile(*x.path, report.FormatOf(*x.path)); err != nil {
-		return fmt.Errorf("report: %v", strings.TrimPrefix(err.Error(), "open "))
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
+}
+
+func (x *reportExtension) Finish(context.Context, *events.Summary, error, io.Writer) error {
+	return nil
+}
+
+// Close removes the copy of the log.
+func (x *reportExtension) Close() error {
+	if x.tmp == nil {
+		return nil
+	}
+	x.tmp.Close()
+	return os.Remove(x.tmp.Name())
 }

@@ -106,7 +106,7 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		cfg.RunID = sc.Name
 	}
 	// The event log goes to a temporary file renamed into place only when
-	// the run succeeds: a failed run leaves no partial log behind.
+	// the run succeeds: a failed or stopped run leaves no partial log.
 	var logFile *atomicfile.File
 	switch *eventsPath {
 	case "":
@@ -121,6 +121,13 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		defer logFile.Abort()
 		cfg.Events = logFile
 	}
+	defer func() {
+		for _, e := range exts {
+			if c, ok := e.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
 	for _, e := range exts {
 		if err := e.Configure(&cfg); err != nil {
 			fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
@@ -129,15 +136,25 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	}
 	sum, err := sim.Run(ctx, cfg)
 	for _, e := range exts {
-		if ferr := e.Finish(ctx, sum, err, m.Stderr); ferr != nil && err == nil {
-			err = ferr
+		if s, ok := e.(runStopper); ok {
+			s.Stop(err)
 		}
 	}
+	// The run's record first, the event log and the summary: nothing that
+	// comes after (a report, metrics) can cost them.
 	if logFile != nil && err == nil {
 		err = logFile.Commit()
 	}
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "liaison run: %s: %v\n", sc.Name, err)
+		for _, e := range exts {
+			e.Finish(ctx, nil, err, m.Stderr)
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(m.Stderr, "liaison run: %s: stopped (%v); no event log, summary or report was written\n",
+				sc.Name, context.Cause(ctx))
+		} else {
+			fmt.Fprintf(m.Stderr, "liaison run: %s: %v\n", sc.Name, err)
+		}
 		return exitFailed
 	}
 	switch {
@@ -150,7 +167,34 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	default:
 		sum.WriteTable(m.Stdout)
 	}
-	return exitOK
+	code = exitOK
+	for _, e := range exts {
+		p, ok := e.(runPublisher)
+		if !ok || p.What() == "" {
+			continue
+		}
+		err := ctx.Err()
+		if err == nil {
+			err = p.Publish(ctx, sum)
+		}
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			fmt.Fprintf(m.Stderr, "liaison run: stopped (%v) before %s was written; the event log and the summary are complete\n",
+				context.Cause(ctx), p.What())
+			code = exitFailed
+		default:
+			fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
+			code = exitFailed
+		}
+	}
+	for _, e := range exts {
+		if err := e.Finish(ctx, sum, nil, m.Stderr); err != nil {
+			fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
+			code = exitFailed
+		}
+	}
+	return code
 }
 
 // runExtension adds a feature to `liaison run` from its own file: it
@@ -161,8 +205,26 @@ type runExtension interface {
 	// error is a usage error.
 	Configure(cfg *sim.Config) error
 	// Finish is called after the run with its summary (nil when it
-	// failed) and error; an error fails the run.
+	// failed) and error, once the run's record is written; an error fails
+	// the command.
 	Finish(ctx context.Context, sum *events.Summary, runErr error, stderr io.Writer) error
+}
+
+// runStopper is an extension with something to stop as soon as the run is
+// over, before anything else is printed (a progress line); runErr is the
+// run's error.
+type runStopper interface {
+	Stop(runErr error)
+}
+
+// runPublisher is an extension that makes something from the run's record
+// (a report): Publish is called once the event log and the summary are
+// written, so that its failure never costs them; it fails the command
+// (exit 1) but leaves them in place. What names the output for messages,
+// "" when the command line asked for none.
+type runPublisher interface {
+	Publish(ctx context.Context, sum *events.Summary) error
+	What() string
 }
 
 // runExtensions make the extensions of one `liaison run`; files register
