@@ -85,6 +85,16 @@ func AppendJSON(b []byte, e *Event, n *Names) []byte {
 		b = append(b, `":`...)
 		b = append(b, liaison.FormatSeconds(e.Value)...)
 	}
+	// Waits that are not part of a hop's latency, shown only when there
+	// were any: the sender's fanout time on a send, an outage on a deliver.
+	if e.Kind == Send && e.Value > 0 {
+		b = append(b, `,"fanout_delay":`...)
+		b = append(b, liaison.FormatSeconds(e.Value)...)
+	}
+	if e.Kind == Deliver && e.OutageWait > 0 {
+		b = append(b, `,"outage_wait":`...)
+		b = append(b, liaison.FormatSeconds(e.OutageWait)...)
+	}
 	if k := countKey[e.Kind]; k != "" {
 		b = append(b, `,"`...)
 		b = append(b, k...)

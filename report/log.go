@@ -39,6 +39,8 @@ type Event struct {
 	Originator  string  `json:"originator"`
 	Reason      string  `json:"reason"`
 	Latency     float64 `json:"latency"`
+	OutageWait  float64 `json:"outage_wait"`
+	FanoutDelay float64 `json:"fanout_delay"`
 	Until       float64 `json:"until"`
 	Wait        float64 `json:"wait"`
 	Handling    float64 `json:"handling"`

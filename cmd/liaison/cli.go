@@ -98,6 +98,9 @@ func (m *Main) validate(args []string) int {
 		}
 		fmt.Fprintf(m.Stdout, "%s: ok (%d agencies, %d channels, %d injects, %d variants)\n",
 			a, len(sc.Agencies), len(sc.Channels), len(sc.Injects), len(sc.Variants))
+		for _, w := range sc.Warnings {
+			fmt.Fprintln(m.Stderr, w)
+		}
 	}
 	return code
 }
