@@ -423,8 +423,9 @@ func TestOutageWaitApart(t *testing.T) {
 		t.Errorf("delivered %+v; want over second at 3660s, latency 60, outage_wait 3600", e)
 	}
 	for _, c := range sum.Channels {
-		if c.ID == "second" && (c.LatencyP50Seconds != 60 || c.LatencyMeanSecond != 60) {
-			t.Errorf("channel summary %+v: latency should be the 60s of transit", c)
+		if c.ID == "second" && (c.LatencyP50Seconds != 60 || c.LatencyMeanSecond != 60 ||
+			c.OutageWaits != 1 || c.OutageWaitSeconds != 3600) {
+			t.Errorf("channel summary %+v: latency should be the 60s of transit, and one outage wait of 3600s", c)
 		}
 	}
 }
