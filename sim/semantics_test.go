@@ -1,9 +1,7 @@
 package sim_test
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,41 +16,9 @@ import (
 // consent reaches, what TLP allows, what fanout, outages and office hours
 // cost. Each runs real runs over the embedded NATS server.
 
-// ev is a log line with the fields these tests look at.
-type ev struct {
-	T           float64 `json:"t"`
-	Kind        string  `json:"kind"`
-	Agency      string  `json:"agency"`
-	Channel     string  `json:"channel"`
-	Msg         string  `json:"msg"`
-	Item        string  `json:"item"`
-	Type        string  `json:"type"`
-	From        string  `json:"from"`
-	To          string  `json:"to"`
-	Reason      string  `json:"reason"`
-	Latency     float64 `json:"latency"`
-	OutageWait  float64 `json:"outage_wait"`
-	FanoutDelay float64 `json:"fanout_delay"`
-}
-
-func logEvents(t *testing.T, log []byte) []ev {
-	t.Helper()
-	var out []ev
-	sc := bufio.NewScanner(bytes.NewReader(log))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e ev
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("bad log line %q: %v", sc.Text(), err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 // selectEv returns the events of a kind, optionally only at one agency.
-func selectEv(evs []ev, kind, agency string) []ev {
-	var out []ev
+func selectEv(evs []line, kind, agency string) []line {
+	var out []line
 	for _, e := range evs {
 		if e.Kind == kind && (agency == "" || e.Agency == agency) {
 			out = append(out, e)
@@ -62,7 +28,7 @@ func selectEv(evs []ev, kind, agency string) []ev {
 }
 
 // knowers returns who learned item, sorted.
-func knowers(evs []ev, item string) []string {
+func knowers(evs []line, item string) []string {
 	var out []string
 	for _, e := range selectEv(evs, "know", "") {
 		if e.Item == item && !slices.Contains(out, e.Agency) {
@@ -123,7 +89,7 @@ func TestRedStaysWithNamedRecipients(t *testing.T) {
 	sc := parse(t, "red.yaml", redScenario)
 	for _, variant := range append([]string{""}, sc.VariantNames()...) {
 		sum, log := run(t, sim.Config{Scenario: sc, Variant: variant})
-		evs := logEvents(t, log)
+		evs := parseLog(t, log)
 		if got := knowers(evs, "R-1"); !slices.Equal(got, []string{"dk.a", "dk.b"}) {
 			t.Errorf("variant %q: R-1 known by %v, want [dk.a dk.b]", variant, got)
 		}
@@ -168,7 +134,7 @@ injects:
 // own, asked once the first is answered.
 func TestConsentPerRecipient(t *testing.T) {
 	sum, log := run(t, sim.Config{Scenario: parse(t, "consent.yaml", consentScenario)})
-	evs := logEvents(t, log)
+	evs := parseLog(t, log)
 	if got := knowers(evs, "I-1"); !slices.Equal(got, []string{"dk.a", "dk.b", "dk.x", "dk.y"}) {
 		t.Errorf("I-1 known by %v, want [dk.a dk.b dk.x dk.y]", got)
 	}
@@ -202,7 +168,7 @@ func TestConsentDecidedPerRecipient(t *testing.T) {
 	fmt.Fprintf(&b, "rules:\n  - {at: x.orig, on: alert, share: [x.holder]}\n  - {at: x.holder, on: alert, share: [%s]}\n", strings.Join(thirds, ", "))
 	b.WriteString("injects:\n  - {id: I-1, at: 0s, to: x.orig, type: alert, summary: s, originator-control: true, audience: [x.holder]}\n")
 	sum, log := run(t, sim.Config{Scenario: parse(t, "consent16.yaml", b.String()), Seed: 1})
-	evs := logEvents(t, log)
+	evs := parseLog(t, log)
 	if n := len(selectEv(evs, "consent_request", "x.holder")); n != 1 {
 		t.Fatalf("%d consent requests, want one for all sixteen", n)
 	}
@@ -258,7 +224,7 @@ func TestAmberByOrganisation(t *testing.T) {
 		{"amber: country\n", []string{"dk.pet", "se.fra", "se.police", "se.sapo"}, 0},
 	} {
 		sum, log := run(t, sim.Config{Scenario: parse(t, "amber.yaml", amberScenario+tc.header)})
-		if got := knowers(logEvents(t, log), "A-1"); !slices.Equal(got, tc.want) {
+		if got := knowers(parseLog(t, log), "A-1"); !slices.Equal(got, tc.want) {
 			t.Errorf("%q: A-1 known by %v, want %v", tc.header, got, tc.want)
 		}
 		if n := sum.Messages.DroppedBy["tlp"]; n != tc.tlp {
@@ -307,7 +273,7 @@ func TestFanoutCost(t *testing.T) {
 			if it.Reached != 31 || it.TimeToReachSeconds == nil || *it.TimeToReachSeconds != tc.ttr {
 				t.Fatalf("reached %d, time to reach %v, want 31 at %vs", it.Reached, it.TimeToReachSeconds, tc.ttr)
 			}
-			evs := logEvents(t, log)
+			evs := parseLog(t, log)
 			for _, e := range selectEv(evs, "deliver", "") {
 				if e.Latency != 300 {
 					t.Errorf("%s: latency %vs, want the 300s of transit", e.Msg, e.Latency)
@@ -368,7 +334,7 @@ func TestHubRoutesBilateral(t *testing.T) {
 		{"review", 3*60 + 3*3600 + 2*60, 3, []string{"I-1"}},
 	} {
 		sum, log := run(t, sim.Config{Scenario: sc, Variant: tc.variant})
-		evs := logEvents(t, log)
+		evs := parseLog(t, log)
 		var at float64 = -1
 		for _, e := range selectEv(evs, "deliver", "b.y") {
 			if e.Item == "I-2" {
@@ -415,7 +381,7 @@ injects:
 // give its transit as latency and the hour as outage_wait.
 func TestOutageWaitApart(t *testing.T) {
 	sum, log := run(t, sim.Config{Scenario: parse(t, "outages.yaml", outageScenario)})
-	d := selectEv(logEvents(t, log), "deliver", "x.b")
+	d := selectEv(parseLog(t, log), "deliver", "x.b")
 	if len(d) != 1 {
 		t.Fatalf("%d deliveries", len(d))
 	}
@@ -468,7 +434,7 @@ injects:
   - {id: B, at: %s, to: dk.b, type: note, summary: s}
 `, tc.start, tc.atA, tc.atB))
 			_, log := run(t, sim.Config{Scenario: sc})
-			evs := logEvents(t, log)
+			evs := parseLog(t, log)
 			for ag, want := range map[string]float64{"dk.a": tc.wantA, "dk.b": tc.wantB} {
 				h := selectEv(evs, "handle_start", ag)
 				if len(h) != 1 || h[0].T != want {
@@ -535,7 +501,7 @@ injects:
 // does not reach the relevant members either.
 func TestRelevantMembers(t *testing.T) {
 	sum, log := run(t, sim.Config{Scenario: parse(t, "relevant.yaml", relevantScenario)})
-	evs := logEvents(t, log)
+	evs := parseLog(t, log)
 	if got := knowers(evs, "G-1"); !slices.Equal(got, []string{"p.a", "p.b", "p.c", "p.d"}) {
 		t.Errorf("G-1 known by %v", got)
 	}

@@ -41,10 +41,19 @@ func run(t *testing.T, cfg sim.Config) (*events.Summary, []byte) {
 }
 
 type line struct {
-	T      float64 `json:"t"`
-	Kind   string  `json:"kind"`
-	Agency string  `json:"agency"`
-	Item   string  `json:"item"`
+	T           float64 `json:"t"`
+	Kind        string  `json:"kind"`
+	Agency      string  `json:"agency"`
+	Channel     string  `json:"channel"`
+	Msg         string  `json:"msg"`
+	Item        string  `json:"item"`
+	Type        string  `json:"type"`
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Reason      string  `json:"reason"`
+	Latency     float64 `json:"latency"`
+	OutageWait  float64 `json:"outage_wait"`
+	FanoutDelay float64 `json:"fanout_delay"`
 }
 
 func parseLog(t *testing.T, b []byte) []line {
