@@ -141,10 +141,11 @@ func ParseTLP(s string) (TLP, bool) {
 // run can report is listed here, so that reports and metrics use one bounded
 // set of labels.
 const (
-	DropNoRoute       = "no_route"        // no channel joins sender and recipient
-	DropTLP           = "tlp"             // the item's TLP level forbids this recipient
-	DropConsentRefuse = "consent_refused" // the originator refused a third-party release
-	DropRunEnd        = "run_end"         // still in transit when the run ended
-	DropPermission    = "permission"      // the NATS server refused the publish
-	DropPublish       = "publish_error"   // the publish failed for another reason
+	DropNoRoute        = "no_route"         // no channel joins sender and recipient
+	DropTLP            = "tlp"              // the item's TLP level forbids this recipient
+	DropConsentRefuse  = "consent_refused"  // the originator refused the release to this recipient
+	DropRunEnd         = "run_end"          // still in transit when the run ended
+	DropPermission     = "permission"       // the NATS server refused the publish
+	DropPublish        = "publish_error"    // the publish failed for another reason
+	DropNoConsentRoute = "no_consent_route" // a channel joins them, but the release needs a consent no channel can ask the originator for
 )

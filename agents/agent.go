@@ -3,6 +3,7 @@ package agents
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"liaison"
 	"liaison/events"
@@ -37,7 +38,8 @@ func (w *work) before(o *work) bool {
 	return w.seq < o.seq
 }
 
-// pendingShare is a share held back until the originator consents.
+// pendingShare is a share held back until the originator consents to its
+// target.
 type pendingShare struct {
 	target  int32
 	typ     int32
@@ -45,13 +47,26 @@ type pendingShare struct {
 	urgent  bool
 }
 
+// Consent states of one (item, third party) at a holder.
 const (
 	consentNone uint8 = iota
-	consentAsked
 	consentGranted
 	consentRefused
-	consentUnreachable // no channel joins the holder to the originator
 )
+
+// consentKey names a release under the third-party rule: an item, to one
+// third party. Consent is asked and given per recipient, not per item.
+type consentKey struct{ item, third int32 }
+
+// outMsg is a message a handling decided to send, collected so that the
+// copies of one share can be grouped into platform posts and paced by the
+// sender's fanout time.
+type outMsg struct {
+	to, typ, item, channel int32
+	urgent                 bool
+	kind                   uint8
+	parties                []int32 // consent messages: the third parties
+}
 
 type ruleItem struct {
 	rule int
@@ -65,7 +80,7 @@ type agent struct {
 	ix  int32
 	def *agencyModel
 
-	rngNet, rngHandle, rngRule, rngBG *rand.Rand
+	rngNet, rngHandle, rngRule, rngBG, rngFanout *rand.Rand
 
 	msgSeq, evSeq, localSeq uint64
 
@@ -74,21 +89,19 @@ type agent struct {
 	wakeAt     liaison.Time
 	knows      map[int32]bool
 	fired      map[ruleItem]bool
-	consent    map[int32]uint8
+	consent    map[consentKey]uint8 // the originators' answers
+	asked      map[int32][]int32    // by item: third parties of the request awaiting an answer
+	noConsent  map[int32]bool       // items whose originator no channel reaches
 	pending    map[int32][]pendingShare
 	routeCache map[[2]int32][]int32 // forced routes, by (recipient, channel)
 	route1     []int32              // the only channel to each recipient, or routeUnknown, routeMany, -1
 	routes     [][]int32            // router's candidates by recipient where there are several
 	others     [][]int32            // each stream's recipients other than this agency
-	posted     []postKey            // platform posts of the current rule firing
+	outbox     []outMsg             // what the current handling sends, not yet routed
 	// The message being acted on, named as the cause of what is sent.
 	causeFrom int32
 	causeSeq  uint64
 }
-
-// postKey names a platform post: a rule firing posts each type once on
-// each platform, however many of its targets the platform reaches.
-type postKey struct{ channel, typ int32 }
 
 func newAgent(n *Node, ix int32) *agent {
 	m := n.m
@@ -97,7 +110,9 @@ func newAgent(n *Node, ix int32) *agent {
 	return &agent{n: n, m: m, ix: ix, def: def, free: def.staff, wakeAt: liaison.Never,
 		causeFrom: -1, rngNet: m.newRand(id, "net"), rngHandle: m.newRand(id, "handle"),
 		rngRule: m.newRand(id, "rule"), rngBG: m.newRand(id, "background"),
-		knows: map[int32]bool{}, fired: map[ruleItem]bool{}, consent: map[int32]uint8{},
+		rngFanout: m.newRand(id, "fanout"),
+		knows:     map[int32]bool{}, fired: map[ruleItem]bool{}, consent: map[consentKey]uint8{},
+		asked: map[int32][]int32{}, noConsent: map[int32]bool{},
 		pending: map[int32][]pendingShare{}, routeCache: map[[2]int32][]int32{}}
 }
 
@@ -178,7 +193,6 @@ func (a *agent) handle(e *qevent) {
 		st := &a.def.streams[e.aux]
 		to := a.pickOther(a.others[e.aux])
 		if to >= 0 {
-			a.posted = a.posted[:0]
 			a.causeFrom, a.causeSeq = -1, 0
 			a.sendTo(e.t, to, st.typ, -1, st.channel, false)
 		}
@@ -197,8 +211,11 @@ func (a *agent) pickOther(others []int32) int32 {
 
 func (a *agent) deliver(t liaison.Time, w *work) {
 	m := &w.msg
+	// Latency is the channel's transit alone; a wait for an outage is
+	// logged apart, and the sender's fanout time shows on its send.
 	ev := events.Event{T: t, Kind: events.Deliver, MsgFrom: m.From, MsgSeq: m.Seq, Channel: m.Channel,
-		Type: m.Type, Item: m.Item, Peer: m.From, Value: t - m.SentAt, Count: int32(len(a.queue) + 1)}
+		Type: m.Type, Item: m.Item, Peer: m.From, Value: m.transit(), OutageWait: m.OutageWait,
+		Count: int32(len(a.queue) + 1)}
 	a.emit(ev)
 	a.enqueue(t, w)
 }
@@ -299,7 +316,7 @@ func (a *agent) finish(t liaison.Time, w *work) {
 	case kind == kindConsentReq:
 		a.answerConsent(t, w)
 	case kind == kindConsentGrant, kind == kindConsentRefuse:
-		a.consentAnswered(t, w, kind == kindConsentGrant)
+		a.consentAnswered(t, w)
 	default:
 		a.applyRules(t, w)
 	}
@@ -342,11 +359,15 @@ func (a *agent) applyRules(t liaison.Time, w *work) {
 		if out < 0 {
 			out = w.typ
 		}
-		a.posted = a.posted[:0] // one post per platform per firing
 		switch r.action {
 		case 's', 'n':
+			urgent := r.urgent || w.urgent && r.action == 's'
 			for _, target := range r.targets {
-				a.share(t, target, out, w.item, r.channel, r.urgent || w.urgent && r.action == 's')
+				a.share(t, target, out, w.item, r.channel, urgent)
+			}
+			a.flush(t)
+			if w.item >= 0 {
+				a.askConsent(t, w.item)
 			}
 		case 'r':
 			if r.within > 0 && t-w.arrival > r.within {
@@ -362,7 +383,9 @@ func (a *agent) applyRules(t liaison.Time, w *work) {
 	}
 }
 
-// share passes an item to one target under TLP and the third-party rule.
+// share passes an item to one target under TLP and the third-party rule:
+// the copy goes to the outbox, waits for the originator's consent to this
+// target, or is dropped with the reason.
 func (a *agent) share(t liaison.Time, target, typ, item, channel int32, urgent bool) {
 	if target == a.ix {
 		return
@@ -375,186 +398,309 @@ func (a *agent) share(t liaison.Time, target, typ, item, channel int32, urgent b
 				return
 			}
 			if it.control {
-				switch a.consent[item] {
+				switch a.consent[consentKey{item, target}] {
 				case consentRefused:
 					a.sendDropped(t, target, typ, item, liaison.DropConsentRefuse)
 					return
-				case consentUnreachable:
-					a.sendDropped(t, target, typ, item, liaison.DropNoRoute)
-					return
 				case consentNone:
-					ev := noEvent(t, events.ConsentRequest)
-					ev.Item, ev.Peer = item, it.originator
-					a.emit(ev)
-					if !a.sendKind(t, it.originator, a.m.typeConsentReq, item, -1, urgent, kindConsentReq) {
-						// No channel reaches the originator: the consent can
-						// never come, and what waits for it cannot go.
-						a.consent[item] = consentUnreachable
-						a.sendDropped(t, target, typ, item, liaison.DropNoRoute)
+					if a.noConsent[item] {
+						a.sendDropped(t, target, typ, item, liaison.DropNoConsentRoute)
 						return
 					}
-					a.consent[item] = consentAsked
-					fallthrough
-				case consentAsked:
 					a.pending[item] = append(a.pending[item], pendingShare{target, typ, channel, urgent})
 					return
 				}
 			}
 		}
 	}
-	a.sendTo(t, target, typ, item, channel, urgent)
+	a.outbox = append(a.outbox, outMsg{to: target, typ: typ, item: item, channel: channel, urgent: urgent})
 }
 
 // tlpAllows says whether a holder other than the originator may pass an item
-// of level l to target: CLEAR and GREEN to anyone in the scenario, AMBER
-// within the holder's own country, AMBER+STRICT and RED to no one.
+// of level l to target under TLP 2.0: CLEAR and GREEN to anyone in the
+// scenario; AMBER within the holder's organisation and to its declared
+// clients (or, when the scenario asks for amber: country, within the
+// holder's country); AMBER+STRICT and RED to no one (the holder's
+// organisation is the holder itself).
 func (a *agent) tlpAllows(l liaison.TLP, target int32) bool {
 	switch l {
 	case liaison.TLPClear, liaison.TLPGreen:
 		return true
 	case liaison.TLPAmber:
-		return a.def.country != "" && a.m.agencies[target].country == a.def.country
+		if a.m.amberCountry {
+			return a.def.country != "" && a.m.agencies[target].country == a.def.country
+		}
+		return a.def.client[target]
 	}
 	return false
 }
 
-func (a *agent) answerConsent(t liaison.Time, w *work) {
-	grant := true
-	if p := a.def.consent; p < 1 {
-		grant = a.rngRule.Float64() < p
+// askConsent asks the item's originator to release it to the third parties
+// that shares wait for, in one request. A holder has at most one request
+// for an item out at a time; third parties that come up meanwhile are
+// asked about when its answer is in. When no channel reaches the
+// originator the consent can never come: the waiting shares are dropped
+// with reason no_consent_route.
+func (a *agent) askConsent(t liaison.Time, item int32) {
+	if _, out := a.asked[item]; out {
+		return
 	}
-	kind, typ, ek := kindConsentGrant, a.m.typeConsentGrant, events.ConsentGrant
-	if !grant {
-		kind, typ, ek = kindConsentRefuse, a.m.typeConsentRefuse, events.ConsentRefuse
-	}
-	ev := noEvent(t, ek)
-	ev.Item, ev.Peer = w.item, w.origin
-	a.emit(ev)
-	a.sendKind(t, w.origin, typ, w.item, -1, w.urgent, kind)
-}
-
-func (a *agent) consentAnswered(t liaison.Time, w *work, granted bool) {
-	pend := a.pending[w.item]
-	delete(a.pending, w.item)
-	if granted {
-		a.consent[w.item] = consentGranted
-		a.posted = a.posted[:0]
-		for _, p := range pend {
-			a.sendTo(t, p.target, p.typ, w.item, p.channel, p.urgent)
+	var thirds []int32
+	urgent := false
+	for _, p := range a.pending[item] {
+		if !slices.Contains(thirds, p.target) {
+			thirds = append(thirds, p.target)
 		}
+		urgent = urgent || p.urgent
+	}
+	if len(thirds) == 0 {
 		return
 	}
-	a.consent[w.item] = consentRefused
-	for _, p := range pend {
-		a.sendDropped(t, p.target, p.typ, w.item, liaison.DropConsentRefuse)
+	it := &a.m.items[item]
+	ev := noEvent(t, events.ConsentRequest)
+	ev.Item, ev.Peer = item, it.originator
+	a.emit(ev)
+	if !a.sendKind(t, it.originator, a.m.typeConsentReq, item, -1, urgent, kindConsentReq, thirds) {
+		a.noConsent[item] = true
+		for _, p := range a.pending[item] {
+			a.sendDropped(t, p.target, p.typ, item, liaison.DropNoConsentRoute)
+		}
+		delete(a.pending, item)
+		return
 	}
+	a.asked[item] = thirds
 }
 
-// relay passes on a message that a hub or liaison officer has handled.
-func (a *agent) relay(t liaison.Time, m *Message) {
-	ch := &a.m.channels[m.Channel]
-	if m.Final >= 0 {
-		a.hop(t, m.Final, m.Channel, m.Type, m.Item, m.Origin, -1, m.Urgent, m.Kind, false)
+// answerConsent is the originator deciding a release request: each third
+// party is granted or refused on its own draw. One answer goes back,
+// naming those granted; the holder knows whom it asked about.
+func (a *agent) answerConsent(t liaison.Time, w *work) {
+	var granted []int32
+	refused := false
+	for _, third := range w.msg.Parties {
+		if p := a.def.consent; p >= 1 || a.rngRule.Float64() < p {
+			granted = append(granted, third)
+		} else {
+			refused = true
+		}
+	}
+	if len(granted) > 0 {
+		ev := noEvent(t, events.ConsentGrant)
+		ev.Item, ev.Peer = w.item, w.origin
+		a.emit(ev)
+	}
+	if refused || len(w.msg.Parties) == 0 {
+		ev := noEvent(t, events.ConsentRefuse)
+		ev.Item, ev.Peer = w.item, w.origin
+		a.emit(ev)
+	}
+	kind, typ := kindConsentGrant, a.m.typeConsentGrant
+	if len(granted) == 0 {
+		kind, typ = kindConsentRefuse, a.m.typeConsentRefuse
+	}
+	a.sendKind(t, w.origin, typ, w.item, -1, w.urgent, kind, granted)
+}
+
+// consentAnswered records the originator's answer for each third party it
+// was asked about, sends the shares now granted, drops those refused, and
+// asks about third parties that came up while the request was out.
+func (a *agent) consentAnswered(t liaison.Time, w *work) {
+	item := w.item
+	if item < 0 || int(item) >= len(a.m.items) {
 		return
 	}
-	for _, to := range ch.members {
-		if to != m.Origin && to != a.ix {
-			a.hop(t, to, m.Channel, m.Type, m.Item, m.Origin, -1, m.Urgent, m.Kind, false)
+	thirds, ok := a.asked[item]
+	if !ok {
+		return // no request of ours is out: nothing to decide
+	}
+	delete(a.asked, item)
+	for _, third := range thirds {
+		state := consentRefused
+		if slices.Contains(w.msg.Parties, third) {
+			state = consentGranted
+		}
+		a.consent[consentKey{item, third}] = state
+	}
+	var keep []pendingShare
+	for _, p := range a.pending[item] {
+		switch a.consent[consentKey{item, p.target}] {
+		case consentGranted:
+			a.outbox = append(a.outbox, outMsg{to: p.target, typ: p.typ, item: item, channel: p.channel, urgent: p.urgent})
+		case consentRefused:
+			a.sendDropped(t, p.target, p.typ, item, liaison.DropConsentRefuse)
+		default:
+			keep = append(keep, p)
+		}
+	}
+	if keep == nil {
+		delete(a.pending, item)
+	} else {
+		a.pending[item] = keep
+	}
+	a.flush(t)
+	a.askConsent(t, item)
+}
+
+// relay passes on a message that a hub or liaison officer has handled: to
+// its final recipient, or to each recipient of a platform post. A relay
+// sends what it was given, so it spends no fanout time.
+func (a *agent) relay(t liaison.Time, m *Message) {
+	if m.Final >= 0 {
+		a.hop(t, 0, m.Final, m.Channel, m.Type, m.Item, m.Origin, -1, m.Urgent, m.Kind, false, m.Parties)
+		return
+	}
+	for _, to := range m.Parties {
+		if to != m.Origin && to != a.ix && to >= 0 && int(to) < len(a.m.agencies) {
+			a.hop(t, 0, to, m.Channel, m.Type, m.Item, m.Origin, -1, m.Urgent, m.Kind, false, nil)
 		}
 	}
 }
 
 func (a *agent) sendTo(t liaison.Time, to, typ, item, channel int32, urgent bool) {
-	a.sendKind(t, to, typ, item, channel, urgent, kindPlain)
+	a.sendKind(t, to, typ, item, channel, urgent, kindPlain, nil)
 }
 
-// sendKind routes a message from this agency to another and sends its first
-// hop: straight to the recipient, to a relay, or as a platform post.
-//
-// It reports whether the message went (false: dropped for want of a route).
-func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bool, kind uint8) bool {
-	c := a.route(t, to, channel)
-	if c < 0 {
+// sendKind sends one message from this agency to another (a reply,
+// background traffic, a consent request or answer) and reports whether it
+// went (false: dropped for want of a route).
+func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bool, kind uint8, parties []int32) bool {
+	if a.route(t, to, channel) < 0 {
 		a.sendDropped(t, to, typ, item, liaison.DropNoRoute)
 		return false
 	}
-	ch := &a.m.channels[c]
-	switch {
-	case ch.topo == scenarios.Platform && kind == kindPlain && to != ch.relay && a.mayPost(item, ch):
-		// (A message for the platform's hub itself goes to it directly:
-		// as a relay it would pass the post on without learning it.)
-		// One post reaches every member, through the hub when there is one;
-		// other recipients of the same firing on this platform are
-		// already reached by it.
-		key := postKey{c, typ}
-		for _, p := range a.posted {
-			if p == key {
-				return true
-			}
-		}
-		a.posted = append(a.posted, key)
-		if ch.relay >= 0 && ch.relay != a.ix {
-			a.hop(t, ch.relay, c, typ, item, a.ix, -1, urgent, kind, true)
-			return true
-		}
-		for _, m := range ch.members {
-			if m != a.ix && m != ch.relay {
-				a.hop(t, m, c, typ, item, a.ix, -1, urgent, kind, false)
-			}
-		}
-	case ch.relay >= 0 && ch.relay != a.ix && ch.relay != to:
-		a.hop(t, ch.relay, c, typ, item, a.ix, to, urgent, kind, true)
-	default:
-		a.hop(t, to, c, typ, item, a.ix, -1, urgent, kind, false)
-	}
+	a.outbox = append(a.outbox, outMsg{to: to, typ: typ, item: item, channel: channel, urgent: urgent,
+		kind: kind, parties: parties})
+	a.flush(t)
 	return true
 }
 
-// mayPost says whether this agency may post an item to every member of a
-// platform: a post reaches them all, so TLP and the third-party rule must
-// allow each, not just the rule's target. When they do not, the message
-// goes to its recipient alone, point to point over the platform.
-func (a *agent) mayPost(item int32, ch *channelModel) bool {
-	if item < 0 {
-		return true
+// unit is one message the sender drafts: a point-to-point copy, or one
+// platform post for several recipients.
+type unit struct {
+	c     int32
+	first int // index in the outbox of its first message
+	post  []int32
+}
+
+// flush routes and sends what the current handling put in the outbox.
+//
+// Copies of an item bound for the same platform (same type and urgency)
+// become one post, which reaches exactly their recipients, plus the
+// platform's relevant members when this agency is the item's originator
+// and the item is not TLP:RED. Every other copy is a message of its own.
+// The sender drafts these messages one after the other: the first leaves
+// at once, each further one a fanout sample after the one before.
+func (a *agent) flush(t liaison.Time) {
+	if len(a.outbox) == 0 {
+		return
 	}
-	it := &a.m.items[item]
-	if a.ix == it.originator {
-		return true // the originator decides who is in the exchange
-	}
-	for _, m := range ch.members {
-		if m == a.ix || m == ch.relay || m == it.originator {
+	var units []unit
+	for i := range a.outbox {
+		o := &a.outbox[i]
+		c := a.route(t, o.to, o.channel)
+		if c < 0 {
+			a.sendDropped(t, o.to, o.typ, o.item, liaison.DropNoRoute)
 			continue
 		}
-		if !a.tlpAllows(it.tlp, m) || it.control && a.consent[item] != consentGranted {
-			return false
+		ch := &a.m.channels[c]
+		if ch.topo != scenarios.Platform || o.kind != kindPlain || o.to == ch.relay {
+			// (A message for the platform's hub itself goes to it: as a
+			// relay it would pass the post on without reading it.)
+			units = append(units, unit{c: c, first: i})
+			continue
 		}
-	}
-	return true
-}
-
-// hop sends one message over one channel to the next agency on its path; a
-// relay hop asks the recipient (hub or officer) to pass it on to final, or
-// to every member of a platform when final is -1.
-func (a *agent) hop(t liaison.Time, to, c, typ, item, origin, final int32, urgent bool, kind uint8, relay bool) {
-	ch := &a.m.channels[c]
-	// Wait out outages, in whatever order the file lists them, until the
-	// departure falls in none.
-	depart := t
-	for moved := true; moved; {
-		moved = false
-		for _, o := range ch.outages {
-			if depart >= o[0] && depart < o[1] {
-				depart, moved = o[1], true
+		joined := false
+		for u := range units {
+			f := &a.outbox[units[u].first]
+			if units[u].post != nil && units[u].c == c && f.typ == o.typ && f.item == o.item && f.urgent == o.urgent {
+				if !slices.Contains(units[u].post, o.to) {
+					units[u].post = append(units[u].post, o.to)
+				}
+				joined = true
+				break
 			}
 		}
+		if !joined {
+			units = append(units, unit{c: c, first: i, post: []int32{o.to}})
+		}
 	}
+	var delay liaison.Time
+	for n, u := range units {
+		if n > 0 {
+			delay += a.def.fanout.Sample(a.rngFanout)
+		}
+		o := &a.outbox[u.first]
+		ch := &a.m.channels[u.c]
+		switch {
+		case u.post != nil:
+			to := a.postRecipients(ch, u.post, o.item)
+			if ch.relay >= 0 && ch.relay != a.ix {
+				a.hop(t, delay, ch.relay, u.c, o.typ, o.item, a.ix, -1, o.urgent, o.kind, true, to)
+				continue
+			}
+			for _, r := range to {
+				a.hop(t, delay, r, u.c, o.typ, o.item, a.ix, -1, o.urgent, o.kind, false, nil)
+			}
+		case ch.relayed() && ch.relay != a.ix && ch.relay != o.to:
+			a.hop(t, delay, ch.relay, u.c, o.typ, o.item, a.ix, o.to, o.urgent, o.kind, true, o.parties)
+		default:
+			a.hop(t, delay, o.to, u.c, o.typ, o.item, a.ix, -1, o.urgent, o.kind, false, o.parties)
+		}
+	}
+	a.outbox = a.outbox[:0]
+}
+
+// postRecipients is who a post reaches: the named recipients, and for the
+// item's originator the platform's relevant members (never for TLP:RED,
+// which goes to the named recipients alone). A holder other than the
+// originator reaches only the named recipients, each of which TLP and the
+// third-party rule have allowed.
+func (a *agent) postRecipients(ch *channelModel, named []int32, item int32) []int32 {
+	if item < 0 || len(ch.relevant) == 0 {
+		return named
+	}
+	it := &a.m.items[item]
+	if it.originator != a.ix || it.tlp == liaison.TLPRed {
+		return named
+	}
+	out := slices.Clone(named)
+	for _, r := range ch.relevant {
+		if r != a.ix && r != ch.relay && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// relayed says whether a point-to-point message on the channel passes
+// through its relay agency's desk: always on liaison channels and
+// platforms with a hub, on hub channels only when the hub reviews traffic.
+// A hub that does not review routes messages over its network in one hop.
+func (c *channelModel) relayed() bool {
+	switch c.topo {
+	case scenarios.Hub:
+		return c.review
+	case scenarios.Liaison, scenarios.Platform:
+		return c.relay >= 0
+	}
+	return false
+}
+
+// hop sends one message over one channel to the next agency on its path,
+// delay after t (the sender's fanout time); it departs when the channel is
+// up. A relay hop asks the recipient (hub or officer) to pass it on to
+// final, or to each of parties for a platform post (final -1).
+func (a *agent) hop(t, delay liaison.Time, to, c, typ, item, origin, final int32, urgent bool, kind uint8, relay bool, parties []int32) {
+	ch := &a.m.channels[c]
+	ready := t + delay
+	depart := ch.upAt(ready)
 	lat := ch.latency.Sample(a.rngNet)
 	a.msgSeq++
 	m := &Message{From: a.ix, To: to, Seq: a.msgSeq, Channel: c, Type: typ, Item: item, SentAt: t,
-		DeliverAt: depart + lat, Urgent: urgent, Kind: kind, Relay: relay, Origin: origin, Final: final}
+		DeliverAt: depart + lat, Urgent: urgent, Kind: kind, Relay: relay, Origin: origin, Final: final,
+		Fanout: delay, OutageWait: depart - ready, Parties: parties}
 	ev := events.Event{T: t, Kind: events.Send, MsgFrom: a.ix, MsgSeq: m.Seq, Channel: c, Type: typ,
-		Item: item, Peer: to, CauseFrom: a.causeFrom, CauseSeq: a.causeSeq}
+		Item: item, Peer: to, Value: delay, CauseFrom: a.causeFrom, CauseSeq: a.causeSeq}
 	a.emit(ev)
 	a.n.publish(m)
 }
@@ -572,8 +718,9 @@ func (a *agent) sendDropped(t liaison.Time, to, typ, item int32, reason string) 
 
 // route picks the channel for a message to another agency: the forced one
 // if given (when it joins them), else the first channel in scenario order
-// that joins them and is up; when all are down, the first, whose outage the
-// message then waits out.
+// that joins them and is up; when all are down, the one that comes back
+// first (the first in order among those that come back together), whose
+// outage the message then waits out.
 func (a *agent) route(t liaison.Time, to, forced int32) int32 {
 	var cands []int32
 	if forced < 0 {
@@ -620,12 +767,17 @@ func (a *agent) route(t liaison.Time, to, forced int32) int32 {
 	if len(cands) == 0 {
 		return -1
 	}
+	best, bestUp := int32(-1), liaison.Never
 	for _, c := range cands {
-		if !a.m.channels[c].down(t) {
+		up := a.m.channels[c].upAt(t)
+		if up == t {
 			return c
 		}
+		if up < bestUp {
+			best, bestUp = c, up
+		}
 	}
-	return cands[0]
+	return best
 }
 
 const (
@@ -649,13 +801,19 @@ func (a *agent) joins(c, b int32) bool {
 	return ch.side[from] != ch.side[b]
 }
 
-func (c *channelModel) down(t liaison.Time) bool {
-	for _, o := range c.outages {
-		if t >= o[0] && t < o[1] {
-			return true
+// upAt returns the first instant at or after t when the channel is up:
+// outages are waited out in whatever order the file lists them, until the
+// instant falls in none.
+func (c *channelModel) upAt(t liaison.Time) liaison.Time {
+	for moved := true; moved; {
+		moved = false
+		for _, o := range c.outages {
+			if t >= o[0] && t < o[1] {
+				t, moved = o[1], true
+			}
 		}
 	}
-	return false
+	return t
 }
 
 func (a *agent) pushWork(w *work) {

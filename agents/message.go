@@ -30,7 +30,19 @@ type Message struct {
 	Kind      uint8
 	Relay     bool  // for the hub or liaison officer to pass on
 	Origin    int32 // the agency that shared it; differs from From after a relay
-	Final     int32 // relay: the final recipient, or -1 for every member of a platform
+	Final     int32 // relay: the final recipient, or -1 for a platform post to Parties
+	// Fields added after the first wire form; they come last in it.
+	Fanout     liaison.Time // from SentAt to when the sender had drafted this copy
+	OutageWait liaison.Time // then waiting for the channel to come back up
+	// Parties: a platform post's recipients (relay to the hub, Final -1);
+	// a consent request's third parties; a consent answer's granted ones.
+	Parties []int32
+}
+
+// transit is the time the message spent in the channel: what the
+// scenario's latency distribution drew, without fanout and outage waits.
+func (m *Message) transit() liaison.Time {
+	return m.DeliverAt - m.SentAt - m.Fanout - m.OutageWait
 }
 
 func (m *Message) appendBinary(b []byte) []byte {
@@ -51,7 +63,14 @@ func (m *Message) appendBinary(b []byte) []byte {
 	}
 	b = append(b, flags)
 	b = binary.AppendVarint(b, int64(m.Origin))
-	return binary.AppendVarint(b, int64(m.Final))
+	b = binary.AppendVarint(b, int64(m.Final))
+	b = binary.AppendVarint(b, int64(m.Fanout))
+	b = binary.AppendVarint(b, int64(m.OutageWait))
+	b = binary.AppendUvarint(b, uint64(len(m.Parties)))
+	for _, p := range m.Parties {
+		b = binary.AppendVarint(b, int64(p))
+	}
+	return b
 }
 
 var errBadMessage = errors.New("agents: malformed message")
@@ -80,13 +99,37 @@ func (m *Message) decode(b []byte) error {
 		}
 		b = b[n:]
 	}
-	fin, n := binary.Varint(b)
-	if n <= 0 || n != len(b) {
+	var tail [3]int64 // final, fanout, outage wait
+	for i := range tail {
+		var n int
+		if tail[i], n = binary.Varint(b); n <= 0 {
+			return errBadMessage
+		}
+		b = b[n:]
+	}
+	count, n := binary.Uvarint(b)
+	if n <= 0 || count > uint64(len(b)) { // a party takes at least one byte
+		return errBadMessage
+	}
+	b = b[n:]
+	var parties []int32
+	if count > 0 {
+		parties = make([]int32, count)
+	}
+	for i := range parties {
+		p, n := binary.Varint(b)
+		if n <= 0 {
+			return errBadMessage
+		}
+		parties[i], b = int32(p), b[n:]
+	}
+	if len(b) != 0 || tail[1] < 0 || tail[2] < 0 || v[7] < tail[1]+tail[2] {
 		return errBadMessage
 	}
 	*m = Message{From: int32(v[0]), To: int32(v[1]), Seq: uint64(v[2]), Channel: int32(v[3]),
 		Type: int32(v[4]), Item: int32(v[5]), SentAt: liaison.Time(v[6]),
 		DeliverAt: liaison.Time(v[6] + v[7]), Urgent: v[8]&1 != 0, Relay: v[8]&2 != 0, Kind: uint8(v[8] >> 2),
-		Origin: int32(v[9]), Final: int32(fin)}
+		Origin: int32(v[9]), Final: int32(tail[0]), Fanout: liaison.Time(tail[1]),
+		OutageWait: liaison.Time(tail[2]), Parties: parties}
 	return nil
 }

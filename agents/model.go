@@ -40,6 +40,7 @@ type Model struct {
 	typeIx   map[liaison.MessageType]int32
 
 	typeConsentReq, typeConsentGrant, typeConsentRefuse int32
+	amberCountry                                        bool // TLP:AMBER read as the holder's country
 }
 
 type agencyModel struct {
@@ -49,6 +50,8 @@ type agencyModel struct {
 	always   bool
 	staff    int
 	consent  float64
+	client   []bool           // by agency index: its TLP 2.0 clients
+	fanout   scenarios.Dist   // drafting time per additional message of a share
 	handling []scenarios.Dist // by type index; zero Dist samples 0
 	rules    []ruleModel
 	streams  []streamModel
@@ -80,6 +83,8 @@ type channelModel struct {
 	id       liaison.ChannelID
 	topo     scenarios.Topology
 	relay    int32 // hub or officer, -1 for none
+	review   bool  // hub: every message passes the hub's desk
+	relevant []int32
 	member   []bool
 	side     []int8 // liaison: 1 or 2 for members of each side, 0 otherwise
 	members  []int32
@@ -107,7 +112,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 	m := &Model{
 		Scenario: sc, Seed: seed, Start: sc.Start.Time,
 		agencyIx: map[liaison.AgencyID]int32{}, typeIx: map[liaison.MessageType]int32{},
-		End: liaison.Never, Lookahead: sc.Lookahead(),
+		End: liaison.Never, Lookahead: sc.Lookahead(), amberCountry: sc.Amber == scenarios.AmberCountry,
 	}
 	if sc.Duration > 0 {
 		m.End = sc.Duration.Time()
@@ -145,6 +150,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		chIx[c.ID] = int32(i)
 		m.Names.Channels = append(m.Names.Channels, c.ID)
 		cm := channelModel{id: c.ID, topo: c.Topology, relay: -1, latency: c.Latency,
+			review: c.Review && c.Topology == scenarios.Hub, relevant: ags(c.Relevant),
 			member: make([]bool, len(sc.Agencies)), side: make([]int8, len(sc.Agencies)),
 			subjects: make([]string, len(sc.Agencies))}
 		switch c.Topology {
@@ -196,6 +202,14 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		am.consent = 1
 		if a.Consent != nil {
 			am.consent = *a.Consent
+		}
+		am.client = make([]bool, len(sc.Agencies))
+		for _, c := range ags(a.Clients) {
+			am.client[c] = true
+		}
+		am.fanout = a.Fanout
+		if am.fanout.IsZero() {
+			am.fanout = sc.Fanout
 		}
 	}
 	for i, r := range sc.Rules {

@@ -87,6 +87,9 @@ type Event struct {
 	// answered or shared on); CauseFrom -1 for none (injects, background).
 	CauseFrom int32
 	CauseSeq  uint64
+	// OutageWait: for a deliver, how long the message waited for its
+	// channel to come back up before it left (not part of the latency).
+	OutageWait liaison.Time
 	// Raw holds extra JSON members ("key":value,...) of events that the
 	// time service, not an agency, records (live actions). It never
 	// crosses the wire.
@@ -136,7 +139,7 @@ type Names struct {
 // Reasons is the bounded set of drop reasons, in index order.
 var Reasons = []string{
 	liaison.DropNoRoute, liaison.DropTLP, liaison.DropConsentRefuse,
-	liaison.DropRunEnd, liaison.DropPermission, liaison.DropPublish,
+	liaison.DropRunEnd, liaison.DropPermission, liaison.DropPublish, liaison.DropNoConsentRoute,
 }
 
 // ReasonIndex returns the index of a drop reason in Reasons.
@@ -167,6 +170,7 @@ func AppendBinary(b []byte, e *Event) []byte {
 	b = binary.AppendVarint(b, int64(e.Count))
 	b = binary.AppendVarint(b, int64(e.CauseFrom))
 	b = binary.AppendUvarint(b, e.CauseSeq)
+	b = binary.AppendVarint(b, int64(e.OutageWait))
 	return b
 }
 
@@ -194,6 +198,7 @@ func DecodeBatch(dst []Event, b []byte) ([]Event, error) {
 		e.Count = int32(r.varint())
 		e.CauseFrom = int32(r.varint())
 		e.CauseSeq = r.uvarint()
+		e.OutageWait = liaison.Time(r.varint())
 		if r.err == nil && (e.Kind == 0 || e.Kind >= kindEnd) {
 			r.err = fmt.Errorf("%w: kind %d", ErrCorrupt, e.Kind)
 		}

@@ -48,6 +48,8 @@ const (
 	mPeer   // under the kind's peerKey
 	mValue  // under its valueKey
 	mCount  // under its countKey
+	mFanout // a send's fanout_delay, written only when above zero
+	mOutage // a deliver's outage_wait, written only when above zero
 )
 
 // agentMembers are what any agency's event may name.
@@ -55,8 +57,8 @@ const agentMembers = mAgency | mChannel | mMsg | mItem | mType
 
 var (
 	allowedMembers = [...]member{
-		Inject: agentMembers, Send: agentMembers | mCause | mPeer,
-		Deliver: agentMembers | mPeer | mValue | mCount, Hold: agentMembers | mValue,
+		Inject: agentMembers, Send: agentMembers | mCause | mPeer | mFanout,
+		Deliver: agentMembers | mPeer | mValue | mCount | mOutage, Hold: agentMembers | mValue,
 		HandleStart: agentMembers | mPeer | mValue | mCount, Know: agentMembers | mPeer | mValue,
 		HandleEnd: agentMembers | mPeer | mValue, Drop: agentMembers | mPeer | mReason,
 		ConsentRequest: agentMembers | mPeer, ConsentGrant: agentMembers | mPeer,
@@ -165,6 +167,16 @@ func AppendJSON(b []byte, e *Event, n *Names) []byte {
 		b = append(b, k...)
 		b = append(b, `":`...)
 		b = append(b, liaison.FormatSeconds(e.Value)...)
+	}
+	// Waits that are not part of a hop's latency, shown only when there
+	// were any: the sender's fanout time on a send, an outage on a deliver.
+	if e.Kind == Send && e.Value > 0 {
+		b = append(b, `,"fanout_delay":`...)
+		b = append(b, liaison.FormatSeconds(e.Value)...)
+	}
+	if e.Kind == Deliver && e.OutageWait > 0 {
+		b = append(b, `,"outage_wait":`...)
+		b = append(b, liaison.FormatSeconds(e.OutageWait)...)
 	}
 	if k := countKey[e.Kind]; k != "" {
 		b = append(b, `,"`...)

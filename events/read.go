@@ -242,6 +242,8 @@ type line struct {
 	Originator  *string         `json:"originator"`
 	Reason      *string         `json:"reason"`
 	Latency     *float64        `json:"latency"`
+	FanoutDelay *float64        `json:"fanout_delay"`
+	OutageWait  *float64        `json:"outage_wait"`
 	Until       *float64        `json:"until"`
 	Wait        *float64        `json:"wait"`
 	Handling    *float64        `json:"handling"`
@@ -286,7 +288,7 @@ var memberNames = []struct {
 	name string
 }{
 	{mAgency, "agency"}, {mChannel, "channel"}, {mMsg, "msg"}, {mCause, "cause"}, {mItem, "item"},
-	{mType, "type"}, {mReason, "reason"}, {mInject, "inject"},
+	{mType, "type"}, {mReason, "reason"}, {mInject, "inject"}, {mFanout, "fanout_delay"}, {mOutage, "outage_wait"},
 }
 
 // event parses and checks one event line.
@@ -334,6 +336,12 @@ func (r *Reader) event(b []byte) (*Record, error) {
 	}
 	if l.Inject != nil {
 		has |= mInject
+	}
+	if l.FanoutDelay != nil {
+		has |= mFanout
+	}
+	if l.OutageWait != nil {
+		has |= mOutage
 	}
 	var peer *string
 	for _, m := range l.peers() {
@@ -429,6 +437,19 @@ func (r *Reader) event(b []byte) (*Record, error) {
 			return nil, r.errorf(col(valueKey[k]), "%q must not be negative", valueKey[k])
 		}
 		e.Value = fromSeconds(*value)
+	}
+	for _, w := range []struct {
+		key string
+		p   *float64
+		to  *liaison.Time
+	}{{"fanout_delay", l.FanoutDelay, &e.Value}, {"outage_wait", l.OutageWait, &e.OutageWait}} {
+		if w.p == nil {
+			continue
+		}
+		if !(*w.p > 0) {
+			return nil, r.errorf(col(w.key), "%q must be above zero (the writer leaves out a zero)", w.key)
+		}
+		*w.to = fromSeconds(*w.p)
 	}
 	if count != nil {
 		if *count < 0 || *count > math.MaxInt32 {

@@ -65,6 +65,10 @@ type ChannelSummary struct {
 	LatencyMeanSecond float64           `json:"latency_mean_seconds"`
 	LatencyP50Seconds float64           `json:"latency_p50_seconds"`
 	LatencyP95Seconds float64           `json:"latency_p95_seconds"`
+	// Waits for the channel to come back from an outage, which latency
+	// leaves out: how many deliveries waited, and for how long in all.
+	OutageWaits       int64   `json:"outage_waits"`
+	OutageWaitSeconds float64 `json:"outage_wait_seconds"`
 }
 
 // AgencySummary is one agency's workload.
@@ -84,6 +88,8 @@ type aggregate struct {
 	droppedBy                []int64
 	chanMsgs                 []int64
 	chanLat                  []Sketch
+	chanOutages              []int64
+	chanOutageWait           []liaison.Time
 	handled, held            []int64
 	maxQueue                 []int
 	waitSum                  []float64
@@ -98,6 +104,7 @@ func (a *aggregate) init(n *Names) {
 	a.droppedBy = make([]int64, len(n.Reasons))
 	a.chanMsgs = make([]int64, len(n.Channels))
 	a.chanLat = make([]Sketch, len(n.Channels))
+	a.chanOutages, a.chanOutageWait = make([]int64, len(n.Channels)), make([]liaison.Time, len(n.Channels))
 	na := len(n.Agencies)
 	a.handled, a.held = make([]int64, na), make([]int64, na)
 	a.maxQueue, a.knows = make([]int, na), make([]int, na)
@@ -117,6 +124,10 @@ func (a *aggregate) add(e *Event) {
 		a.delivered++
 		if e.Channel >= 0 {
 			a.chanLat[e.Channel].Add(e.Value)
+			if e.OutageWait > 0 {
+				a.chanOutages[e.Channel]++
+				a.chanOutageWait[e.Channel] += e.OutageWait
+			}
 		}
 		if int(e.Count) > a.maxQueue[e.Agency] {
 			a.maxQueue[e.Agency] = int(e.Count)
@@ -189,7 +200,8 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 		q := sk.Quantiles(0.5, 0.95)
 		s.Channels = append(s.Channels, ChannelSummary{ID: id, Messages: a.chanMsgs[i],
 			LatencyMeanSecond: round3(sk.Mean() / 1000),
-			LatencyP50Seconds: q[0].Seconds(), LatencyP95Seconds: q[1].Seconds()})
+			LatencyP50Seconds: q[0].Seconds(), LatencyP95Seconds: q[1].Seconds(),
+			OutageWaits: a.chanOutages[i], OutageWaitSeconds: a.chanOutageWait[i].Seconds()})
 	}
 	for i, id := range r.names.Agencies {
 		as := AgencySummary{ID: id, Handled: a.handled[i], MaxQueue: a.maxQueue[i], Held: a.held[i],

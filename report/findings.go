@@ -171,6 +171,8 @@ func dropAction(reason string) string {
 		return "The originator refused release: agree in advance which partners may receive such items."
 	case "no_route":
 		return "No channel joined sender and recipient: add a channel or a rule that routes through a partner."
+	case "no_consent_route":
+		return "A channel joined holder and recipient, but the item needs its originator's consent and no channel joins the holder to the originator: add such a channel, or have the originator share with these recipients itself."
 	case "run_end":
 		return "Messages were still in transit when the run ended; lengthen the run to see them arrive."
 	}

@@ -19,51 +19,53 @@ type Kind int
 
 // The kinds of scenario error.
 const (
-	Other           Kind = iota
-	Syntax               // the file is not well-formed YAML
-	UnknownField         // a key the format does not have
-	Missing              // a required field is absent
-	BadValue             // a value of the wrong shape or out of range
-	BadDuration          // a duration that does not parse
-	BadDistribution      // a delay distribution that does not parse
-	BadRate              // a rate that does not parse
-	BadHours             // office hours that do not parse
-	BadTLP               // an unknown TLP level
-	BadTime              // a calendar time or time zone that does not resolve
-	BadID                // an id with characters or a form it may not have
-	UnknownAgency        // a reference to an agency that is not declared
-	UnknownChannel       // a reference to a channel that is not declared
-	UnknownVariant       // a variant name that is not declared
-	Duplicate            // an id or key declared twice
-	BadTopology          // a channel whose topology is incomplete or inconsistent
-	BadLatency           // a channel without a positive minimum latency
-	BadRule              // a rule that does not say one clear thing
-	Unreachable          // an audience member no rule can reach
-	TooLarge             // a document whose aliases expand past the loader's caps
+	Other            Kind = iota
+	Syntax                // the file is not well-formed YAML
+	UnknownField          // a key the format does not have
+	Missing               // a required field is absent
+	BadValue              // a value of the wrong shape or out of range
+	BadDuration           // a duration that does not parse
+	BadDistribution       // a delay distribution that does not parse
+	BadRate               // a rate that does not parse
+	BadHours              // office hours that do not parse
+	BadTLP                // an unknown TLP level
+	BadTime               // a calendar time or time zone that does not resolve
+	BadID                 // an id with characters or a form it may not have
+	UnknownAgency         // a reference to an agency that is not declared
+	UnknownChannel        // a reference to a channel that is not declared
+	UnknownVariant        // a variant name that is not declared
+	Duplicate             // an id or key declared twice
+	BadTopology           // a channel whose topology is incomplete or inconsistent
+	BadLatency            // a channel without a positive minimum latency
+	BadRule               // a rule that does not say one clear thing
+	Unreachable           // an audience member no rule can reach
+	TooLarge              // a document whose aliases expand past the loader's caps
+	UnaskableConsent      // warning: an audience member reached only through a consent that cannot be asked
 )
 
 var kindNames = [...]string{
-	Other:           "other",
-	Syntax:          "syntax",
-	UnknownField:    "unknown field",
-	Missing:         "missing",
-	BadValue:        "bad value",
-	BadDuration:     "bad duration",
-	BadDistribution: "bad distribution",
-	BadRate:         "bad rate",
-	BadHours:        "bad hours",
-	BadTLP:          "bad TLP",
-	BadTime:         "bad time",
-	BadID:           "bad id",
-	UnknownAgency:   "unknown agency",
-	UnknownChannel:  "unknown channel",
-	UnknownVariant:  "unknown variant",
-	Duplicate:       "duplicate",
-	BadTopology:     "bad topology",
-	BadLatency:      "bad latency",
-	BadRule:         "bad rule",
-	Unreachable:     "unreachable",
-	TooLarge:        "too large",
+	Other:            "other",
+	Syntax:           "syntax",
+	UnknownField:     "unknown field",
+	Missing:          "missing",
+	BadValue:         "bad value",
+	BadDuration:      "bad duration",
+	BadDistribution:  "bad distribution",
+	BadRate:          "bad rate",
+	BadHours:         "bad hours",
+	BadTLP:           "bad TLP",
+	BadTime:          "bad time",
+	BadID:            "bad id",
+	UnknownAgency:    "unknown agency",
+	UnknownChannel:   "unknown channel",
+	UnknownVariant:   "unknown variant",
+	Duplicate:        "duplicate",
+	BadTopology:      "bad topology",
+	BadLatency:       "bad latency",
+	BadRule:          "bad rule",
+	Unreachable:      "unreachable",
+	TooLarge:         "too large",
+	UnaskableConsent: "unaskable consent",
 }
 
 func (k Kind) String() string {
@@ -90,18 +92,26 @@ type Error struct {
 	Path string // e.g. channels[2].latency; empty for the whole file
 	Kind Kind
 	Msg  string
+	// Warning marks a problem that does not stop the file from loading
+	// (Scenario.Warnings): the file may mean it, but it is likely a mistake.
+	Warning bool
 }
 
 // Error formats the problem the way compilers do, file:line:column: message,
-// which editors and terminals turn into links.
+// which editors and terminals turn into links; a warning's message starts
+// with "warning: ".
 func (e *Error) Error() string {
+	msg := e.Msg
+	if e.Warning {
+		msg = "warning: " + msg
+	}
 	switch {
 	case e.Line > 0 && e.Column > 0:
-		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, msg)
 	case e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, msg)
 	default:
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+		return fmt.Sprintf("%s: %s", e.File, msg)
 	}
 }
 

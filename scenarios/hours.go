@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,11 +142,19 @@ func (h Hours) OpenAt(t time.Time) bool {
 }
 
 // NextOpen returns t if the office is open at t, else the first instant
-// after t at which it opens, in t's location. Openings are built with
-// time.Date on the wall clock, so they stay at 08:00 across a change of
-// daylight saving time; an opening that falls in a skipped hour moves to
-// the first wall time after it. If the hours never open, NextOpen returns
-// the zero time.
+// after t at which it opens, in t's location. If the hours never open,
+// NextOpen returns the zero time.
+//
+// Hours are read on the wall clock (OpenAt), so the answer is the first
+// instant at which OpenAt turns true. On a day when daylight saving time
+// changes, that is not always what time.Date gives for the opening time,
+// which picks one instant for a wall time that does not exist or exists
+// twice: an opening in the skipped hour opens at the switch, when the wall
+// clock jumps into the window (Sun 02:30-04:00 opens at 03:00 summer
+// time), and an opening in the repeated hour opens at its first
+// occurrence, or at its second for a message that arrives between the two.
+// Two offices with the same hours thus open at the same instant whenever
+// their messages arrive.
 func (h Hours) NextOpen(t time.Time) time.Time {
 	if h.OpenAt(t) {
 		return t
@@ -156,20 +165,73 @@ func (h Hours) NextOpen(t time.Time) time.Time {
 	// opened earlier today.
 	for off := 0; off <= 7; off++ {
 		var best time.Time
-		for _, s := range h.Spans {
-			c := time.Date(y, m, d+off, s.Start/60, s.Start%60, 0, 0, loc)
-			if c.Weekday() != s.Day || !c.After(t) || !h.OpenAt(c) {
-				continue
-			}
-			if best.IsZero() || c.Before(best) {
+		consider := func(c time.Time) {
+			if c.After(t) && h.OpenAt(c) && (best.IsZero() || c.Before(best)) {
 				best = c
 			}
+		}
+		day := time.Date(y, m, d+off, 12, 0, 0, 0, loc) // noon exists every day
+		for _, s := range h.Spans {
+			if s.Day == day.Weekday() {
+				for _, c := range wallInstants(day, s.Start, loc) {
+					consider(c)
+				}
+			}
+		}
+		// The wall clock can also jump into a window at a change of
+		// offset without passing its start.
+		for _, c := range zoneChanges(day) {
+			consider(c)
 		}
 		if !best.IsZero() {
 			return best
 		}
 	}
 	return time.Time{}
+}
+
+// wallInstants returns every instant whose wall clock in loc reads minute
+// of day's date: none in a skipped hour, two in a repeated one, in order.
+func wallInstants(day time.Time, minute int, loc *time.Location) []time.Time {
+	y, m, d := day.Date()
+	wall := time.Date(y, m, d, minute/60, minute%60, 0, 0, time.UTC)
+	var out []time.Time
+	// The offsets in force around that day; a zone changes offset at most
+	// a few times a year.
+	seen := map[int]bool{}
+	for _, probe := range []time.Duration{-36 * time.Hour, 0, 36 * time.Hour} {
+		_, off := wall.Add(probe).In(loc).Zone()
+		if seen[off] {
+			continue
+		}
+		seen[off] = true
+		c := wall.Add(-time.Duration(off) * time.Second).In(loc)
+		if cy, cm, cd := c.Date(); cy == y && cm == m && cd == d && c.Hour()*60+c.Minute() == minute {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return slices.CompactFunc(out, time.Time.Equal)
+}
+
+// zoneChanges returns the instants during day's calendar date at which
+// its location changes offset.
+func zoneChanges(day time.Time) []time.Time {
+	y, m, d := day.Date()
+	start := time.Date(y, m, d, 0, 0, 0, 0, day.Location())
+	end := start.AddDate(0, 0, 1)
+	var out []time.Time
+	for c := start; c.Before(end); {
+		_, next := c.ZoneBounds()
+		if next.IsZero() || !next.Before(end) {
+			break
+		}
+		if next.After(start) {
+			out = append(out, next.In(day.Location()))
+		}
+		c = next
+	}
+	return out
 }
 
 // hoursPattern is the JSON Schema regular expression of Hours.

@@ -62,6 +62,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
+	s.Warnings = s.warnings()
 	s.fillDefaults()
 	return s, nil
 }
@@ -152,6 +153,35 @@ func (ic *InjectChecker) Check(file string, n *yaml.Node) (*Inject, error) {
 		return nil, err
 	}
 	return &in, nil
+}
+
+// warnings finds what a valid file probably does not mean, in the base
+// scenario and in each variant (a variant's own warnings say so).
+func (s *Scenario) warnings() ErrorList {
+	var out ErrorList
+	base := map[string]bool{}
+	for _, p := range consentWarnings(s) {
+		base[p.path+"\x00"+p.msg] = true
+		out = append(out, s.warningAt(p.path, p.kind, p.msg))
+	}
+	for k, v := range s.Variants {
+		applied, org := s.apply(k)
+		for _, p := range consentWarnings(applied) {
+			path := org.file(p.path)
+			if base[path+"\x00"+p.msg] {
+				continue
+			}
+			out = append(out, s.warningAt(path, p.kind, p.msg+" (in variant "+v.Name+")"))
+		}
+	}
+	out.sort()
+	return out
+}
+
+func (s *Scenario) warningAt(path string, kind Kind, msg string) *Error {
+	e := s.errorAt(path, kind, msg)
+	e.Warning = true
+	return e
 }
 
 // Load reads and parses a scenario file.

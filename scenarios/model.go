@@ -21,6 +21,8 @@ type Scenario struct {
 	TimeZone    string         `yaml:"timezone" desc:"IANA time zone for office hours, e.g. Europe/Copenhagen. Default: the offset of start."`
 	Duration    Duration       `yaml:"duration" desc:"Simulated length of the run, e.g. 72h or 30d. Without it the run ends when nothing is left to happen; required with background traffic."`
 	Seed        uint64         `yaml:"seed" desc:"Default random seed; --seed overrides it."`
+	Amber       AmberScope     `yaml:"amber" desc:"How TLP:AMBER limits a holder other than the originator: organisation (default, TLP 2.0: the holder's own organisation and the clients it declares) or country (an older, looser reading: any agency of the holder's country)." enum:"organisation,country"`
+	Fanout      Dist           `yaml:"fanout" desc:"Default for every agency's fanout: the time to draft and send each additional separate message of one share, e.g. fixed(2m). Default 0 (copies leave together)."`
 	Agencies    []Agency       `yaml:"agencies" desc:"The agencies, each an agent on NATS." required:"true"`
 	Channels    []Channel      `yaml:"channels" desc:"The channels that join agencies, in order of preference." required:"true"`
 	Rules       []Rule         `yaml:"rules" desc:"Behaviour: what an agency does when a message of a type arrives."`
@@ -30,20 +32,26 @@ type Scenario struct {
 	Source      string         `yaml:"-"` // file name (or "builtin:NAME") the scenario came from
 	Positions   Positions      `yaml:"-"` // where each path in the document starts
 	Location    *time.Location `yaml:"-"` // TimeZone resolved; set by Load
+	// Warnings are problems that do not stop the file from loading, such
+	// as an audience member reached only through a consent that cannot be
+	// asked; set by Parse, printed by liaison validate.
+	Warnings ErrorList `yaml:"-" json:"-"`
 }
 
 // Agency is an organisation that receives, handles and passes on messages.
 type Agency struct {
-	ID       liaison.AgencyID `yaml:"id" desc:"Unique id, dot-separated lower-case segments, country first: dk.pet, se.sapo, eu.europol." required:"true"`
-	Name     string           `yaml:"name" desc:"Full name, e.g. Danish Security and Intelligence Service (PET)."`
-	Country  string           `yaml:"country" desc:"ISO 3166 alpha-2 code, or EU / INT for international bodies. TLP AMBER limits onward sharing to the holder's country."`
-	Kind     string           `yaml:"kind" desc:"What sort of agency: security-service, police, intelligence, sirene, ncb, europol, liaison-officer, platform, …"`
-	Hours    Hours            `yaml:"hours" desc:"Office hours: 24/7 (default) or weekly hours such as \"Mon-Fri 08:00-16:00; Sat 09:00-12:00\". Messages that arrive when closed wait for opening."`
-	TimeZone string           `yaml:"timezone" desc:"IANA time zone of the office hours; default the scenario's."`
-	Staff    int              `yaml:"staff" desc:"How many messages are handled at once (default 1); the rest queue, urgent first."`
-	Handling Handling         `yaml:"handling" desc:"Time to handle one message: a distribution, or a mapping of message type to distribution with an optional default key."`
-	Consent  *float64         `yaml:"consent" desc:"Probability (0..1) that this agency, as originator, grants a third-party release it is asked for. Default 1."`
-	Location *time.Location   `yaml:"-"` // TimeZone resolved, or the scenario's; set by Load
+	ID       liaison.AgencyID   `yaml:"id" desc:"Unique id, dot-separated lower-case segments, country first: dk.pet, se.sapo, eu.europol." required:"true"`
+	Name     string             `yaml:"name" desc:"Full name, e.g. Danish Security and Intelligence Service (PET)."`
+	Country  string             `yaml:"country" desc:"ISO 3166 alpha-2 code, or EU / INT for international bodies. Used for TLP:AMBER only when the scenario says amber: country."`
+	Clients  []liaison.AgencyID `yaml:"clients" desc:"The agencies this one serves as clients under TLP 2.0: as a holder it may pass TLP:AMBER items to them (and to no other agency), e.g. a security service's national partners."`
+	Kind     string             `yaml:"kind" desc:"What sort of agency: security-service, police, intelligence, sirene, ncb, europol, liaison-officer, platform, …"`
+	Hours    Hours              `yaml:"hours" desc:"Office hours: 24/7 (default) or weekly hours such as \"Mon-Fri 08:00-16:00; Sat 09:00-12:00\". Messages that arrive when closed wait for opening."`
+	TimeZone string             `yaml:"timezone" desc:"IANA time zone of the office hours; default the scenario's."`
+	Staff    int                `yaml:"staff" desc:"How many messages are handled at once (default 1); the rest queue, urgent first."`
+	Handling Handling           `yaml:"handling" desc:"Time to handle one message: a distribution, or a mapping of message type to distribution with an optional default key."`
+	Consent  *float64           `yaml:"consent" desc:"Probability (0..1) that this agency, as originator, grants the release of an item to one third party it is asked about; each third party of a request is decided separately. Default 1."`
+	Fanout   Dist               `yaml:"fanout" desc:"Time to draft and send each additional separate message of one share: the 2nd, 3rd, ... point-to-point copy (or platform post) leaves one more sample later than the one before. Default: the scenario's fanout, else 0."`
+	Location *time.Location     `yaml:"-"` // TimeZone resolved, or the scenario's; set by Load
 }
 
 // Topology says how a channel moves a message between its members.
@@ -53,11 +61,16 @@ type Topology string
 const (
 	// Mesh delivers point to point, straight from sender to recipient.
 	Mesh Topology = "mesh"
-	// Hub relays every message through a hub agency, with its own hours
-	// and queue (Europol for SIENA, the INTERPOL General Secretariat).
+	// Hub routes messages between members over the hub's network (Europol
+	// for SIENA, the INTERPOL General Secretariat for I-24/7): one hop,
+	// which the hub's staff do not see. A message addressed to the hub goes
+	// to its desk; with Review, every message queues at the hub's desk
+	// (its hours, staff and handling) before it is passed on.
 	Hub Topology = "hub"
-	// Platform delivers one post to every member (the CTG platform). With a
-	// hub, the post passes through the hub agency first.
+	// Platform carries one post to several members at once (the CTG
+	// platform): a share's named recipients on the platform, plus the
+	// channel's Relevant members for an originator's post. With a hub, the
+	// post passes through the hub agency first, which handles it once.
 	Platform Topology = "platform"
 	// Liaison relays through a liaison officer (an agency, usually one
 	// person with office hours) between two sides; members on the same side
@@ -65,17 +78,33 @@ const (
 	Liaison Topology = "liaison"
 )
 
+// AmberScope says how far a holder other than the originator may pass a
+// TLP:AMBER item.
+type AmberScope string
+
+// The AMBER scopes.
+const (
+	// AmberOrganisation is TLP 2.0: the holder's own organisation and its
+	// clients (Agency.Clients). It is the default.
+	AmberOrganisation AmberScope = "organisation"
+	// AmberCountry is the looser reading that some exchanges use: any
+	// agency of the holder's country. A scenario must ask for it.
+	AmberCountry AmberScope = "country"
+)
+
 // Channel joins agencies and moves messages between them.
 type Channel struct {
 	ID       liaison.ChannelID    `yaml:"id" desc:"Unique id, one token without dots: ctg, siena, sirene, i247, dk-national." required:"true"`
 	Name     string               `yaml:"name" desc:"Full name of the channel."`
-	Topology Topology             `yaml:"topology" desc:"mesh (point to point), hub (relayed by the hub agency), platform (one post reaches all members), liaison (relayed by a liaison officer between two sides)." required:"true" enum:"mesh,hub,platform,liaison"`
-	Hub      liaison.AgencyID     `yaml:"hub" desc:"The relaying agency of a hub channel (required) or a platform (optional)."`
+	Topology Topology             `yaml:"topology" desc:"mesh (point to point, one message per recipient), hub (point to point over the hub's network; through the hub's desk only for messages addressed to it, or for all with review), platform (one post reaches the share's named recipients on it, and the relevant members for the originator's posts), liaison (relayed by a liaison officer between two sides)." required:"true" enum:"mesh,hub,platform,liaison"`
+	Hub      liaison.AgencyID     `yaml:"hub" desc:"The hub agency of a hub channel (required) or the relaying desk of a platform (optional)."`
+	Review   bool                 `yaml:"review" desc:"Hub channels only: the hub's desk reviews all traffic, so every message between members queues and is handled at the hub (its hours, staff, handling time) before it is passed on. Default false: messages not addressed to the hub bypass its desk. A reviewing hub still does not learn the items it passes on."`
 	Officer  liaison.AgencyID     `yaml:"officer" desc:"The liaison officer of a liaison channel (required)."`
 	Members  []liaison.AgencyID   `yaml:"members" desc:"Agencies that use the channel (mesh, hub, platform)."`
+	Relevant []liaison.AgencyID   `yaml:"relevant" desc:"Platform channels only: the members that an originator's post of an item reaches besides the share's named recipients (\"relevant members\"). Never applied to TLP:RED items, nor to posts by holders other than the originator. Default: none, a post reaches only the named recipients."`
 	Sides    [][]liaison.AgencyID `yaml:"sides" desc:"The two sides a liaison officer joins, e.g. [[dk.police], [se.police]]."`
-	Latency  Dist                 `yaml:"latency" desc:"Transit time of one hop, a distribution with a positive minimum (its floor), e.g. lognormal(median=10m, sigma=0.4, min=1m)." required:"true"`
-	Outages  []Outage             `yaml:"outages" desc:"Windows of simulated time when the channel is down: messages wait for the end, or take another channel that joins the same agencies."`
+	Latency  Dist                 `yaml:"latency" desc:"Transit time of one hop, a distribution with a positive minimum (its floor), e.g. lognormal(median=10m, sigma=0.4, min=1m). Waits for outages and fanout are not part of it." required:"true"`
+	Outages  []Outage             `yaml:"outages" desc:"Windows of simulated time when the channel is down: messages take another channel that joins the same agencies and is up; when every such channel is down they wait for the one that comes back first (the wait is logged as outage_wait, apart from latency)."`
 }
 
 // Outage is a window [From, To) of simulated time when a channel is down.

@@ -29,7 +29,7 @@ func (c *checker) reachable(i int, in Inject) {
 	if c.reacher == nil {
 		c.reacher = newReacher(c.s)
 	}
-	knows := c.reacher.reach(in.To, in.Type)
+	knows, _ := c.reacher.reach(queryOf(in, false))
 	for j, a := range in.Audience {
 		if knows[a] || !c.agencies[a] {
 			continue
@@ -62,9 +62,8 @@ type reacher struct {
 	byAgency map[liaison.AgencyID][]int            // channels an agency is on, in file order
 	member   map[memberKey]uint8                   // membership bits: inAll, onSide0, onSide1
 	channel  map[liaison.ChannelID]int             // first channel of each id
-	cache    map[ruleKey]map[liaison.AgencyID]bool // results by (inject's agency, type)
+	cache    map[query]reached                     // results by question
 	replying bool                                  // some rule replies
-	repliers map[post][]liaison.AgencyID           // members of a platform that reply to a type
 }
 
 type ruleKey struct {
@@ -88,8 +87,7 @@ const (
 
 func newReacher(s *Scenario) *reacher {
 	r := &reacher{s: s, rules: map[ruleKey][]*Rule{}, byAgency: map[liaison.AgencyID][]int{},
-		member: map[memberKey]uint8{}, channel: map[liaison.ChannelID]int{}, cache: map[ruleKey]map[liaison.AgencyID]bool{},
-		repliers: map[post][]liaison.AgencyID{}}
+		member: map[memberKey]uint8{}, channel: map[liaison.ChannelID]int{}, cache: map[query]reached{}}
 	for i := range s.Rules {
 		rule := &s.Rules[i]
 		k := ruleKey{rule.At, rule.On}
@@ -147,20 +145,38 @@ func (r *reacher) joins(ch int, a, b liaison.AgencyID) bool {
 	return ma&inAll != 0 && mb&inAll != 0 || ma&onSide0 != 0 && mb&onSide1 != 0 || ma&onSide1 != 0 && mb&onSide0 != 0
 }
 
-// reach returns the agencies that can come to know an item injected at
-// agency to as a message of type typ. A rule at A on the type (or *) fires:
-// share sends As (or the type) to each target, send sends Send to each of
-// To, reply sends Reply back to the sender. A message arrives if some
-// channel (the forced one, if the rule names it) joins sender and
-// recipient; on a platform it reaches every member. Hubs and officers
-// relay without coming to know the item.
-func (r *reacher) reach(to liaison.AgencyID, typ liaison.MessageType) map[liaison.AgencyID]bool {
-	if k := (ruleKey{to, typ}); r.cache[k] != nil {
-		return r.cache[k]
+// query is one reachability question: who can come to know an item
+// injected at to as a message of type typ, whose originator is orig, at
+// TLP:RED or not. Strict leaves out the shares that need a consent no
+// channel can ask for (see consentWarnings).
+type query struct {
+	to, orig liaison.AgencyID
+	typ      liaison.MessageType
+	red      bool
+	strict   bool
+}
+
+func queryOf(in Inject, strict bool) query {
+	return query{to: in.To, orig: cmp.Or(in.Originator, in.To), typ: in.Type,
+		red: in.TLP.Set && in.TLP.Level == liaison.TLPRed, strict: strict}
+}
+
+// reach returns the agencies that can come to know an item, and, when the
+// query is strict, the holders whose shares were left out because they
+// cannot ask the originator for consent (sorted). A rule at A on the type
+// (or *) fires: share sends As (or the type) to each target, send sends
+// Send to each of To, reply sends Reply back to the sender. A message
+// arrives if some channel (the forced one, if the rule names it) joins
+// sender and recipient; a platform post reaches the recipients named, and
+// a post by the originator also the platform's relevant members (not for
+// TLP:RED). Hubs and officers relay without coming to know the item.
+func (r *reacher) reach(q query) (map[liaison.AgencyID]bool, []string) {
+	if c, ok := r.cache[q]; ok {
+		return c.knows, c.blocked
 	}
-	sr := &search{reacher: r, knows: map[liaison.AgencyID]bool{}, holds: map[ruleKey]bool{},
-		answered: map[delivery]bool{}, posts: map[post]*posters{}}
-	sr.deliver(to, "", typ)
+	sr := &search{reacher: r, q: q, knows: map[liaison.AgencyID]bool{}, holds: map[ruleKey]bool{},
+		answered: map[delivery]bool{}, blocked: map[liaison.AgencyID]bool{}}
+	sr.deliver(q.to, "", q.typ)
 	for len(sr.queue) > 0 {
 		d := sr.queue[0]
 		sr.queue = sr.queue[1:]
@@ -171,8 +187,19 @@ func (r *reacher) reach(to liaison.AgencyID, typ liaison.MessageType) map[liaiso
 			}
 		}
 	}
-	r.cache[ruleKey{to, typ}] = sr.knows
-	return sr.knows
+	var holders []string
+	for h := range sr.blocked {
+		holders = append(holders, string(h))
+	}
+	slices.Sort(holders)
+	r.cache[q] = reached{sr.knows, holders}
+	return sr.knows, holders
+}
+
+// reached is the answer to a query.
+type reached struct {
+	knows   map[liaison.AgencyID]bool
+	blocked []string
 }
 
 // delivery is work in the reachability search: agency at holds the item
@@ -184,26 +211,14 @@ type delivery struct {
 	typ      liaison.MessageType
 }
 
-// post is one platform carrying one type; posters records who posted it,
-// since after two different senders every member holds it already.
-type post struct {
-	ch  int
-	typ liaison.MessageType
-}
-
-type posters struct {
-	first  liaison.AgencyID
-	second bool
-	seen   map[liaison.AgencyID]bool
-}
-
 // search is one reachability search: from one inject's agency and type.
 type search struct {
 	*reacher
+	q        query
 	knows    map[liaison.AgencyID]bool
 	holds    map[ruleKey]bool  // (agency, type) already queued for share and send
 	answered map[delivery]bool // (agency, sender, type) already queued for reply
-	posts    map[post]*posters
+	blocked  map[liaison.AgencyID]bool
 	queue    []delivery
 }
 
@@ -231,18 +246,18 @@ func (sr *search) fire(rule *Rule, d delivery) {
 		if d.from == "" {
 			out := cmp.Or(rule.As, d.typ)
 			for _, t := range rule.Share {
-				sr.send(d.at, t, out, rule.Channel)
+				sr.send(d.at, t, out, rule.Channel, true)
 			}
 		}
 	case rule.Send != "":
 		if d.from == "" {
 			for _, t := range rule.To {
-				sr.send(d.at, t, rule.Send, rule.Channel)
+				sr.send(d.at, t, rule.Send, rule.Channel, true)
 			}
 		}
 	case rule.Reply != "":
 		if d.from != "" {
-			sr.send(d.at, d.from, rule.Reply, rule.Channel)
+			sr.send(d.at, d.from, rule.Reply, rule.Channel, false) // a reply needs no consent
 		}
 	}
 }
@@ -250,8 +265,12 @@ func (sr *search) fire(rule *Rule, d delivery) {
 // send carries a message from one agency to another over every channel
 // that joins them (only the forced one, when the rule names a channel the
 // scenario has).
-func (sr *search) send(from, to liaison.AgencyID, typ liaison.MessageType, forced liaison.ChannelID) {
+func (sr *search) send(from, to liaison.AgencyID, typ liaison.MessageType, forced liaison.ChannelID, share bool) {
 	if from == to {
+		return
+	}
+	if sr.q.strict && share && from != sr.q.orig && to != sr.q.orig && !sr.askable(from, sr.q.orig) {
+		sr.blocked[from] = true
 		return
 	}
 	only := -1
@@ -262,67 +281,26 @@ func (sr *search) send(from, to liaison.AgencyID, typ liaison.MessageType, force
 		if only >= 0 && ch != only || !sr.joins(ch, from, to) {
 			continue
 		}
-		c := &sr.s.Channels[ch]
-		if c.Topology != Platform {
-			sr.deliver(to, from, typ)
-			continue
-		}
-		if to == c.Hub {
-			sr.deliver(to, from, typ) // a post addressed to the hub
-		}
-		sr.postTo(ch, c, from, typ)
-	}
-}
-
-// postTo delivers a platform post to every member but its sender and the
-// hub, which relays it. Every member holds the type once two different
-// members have posted it, so later posts only reach the members that
-// reply to each sender.
-func (sr *search) postTo(ch int, c *Channel, from liaison.AgencyID, typ liaison.MessageType) {
-	k := post{ch, typ}
-	p := sr.posts[k]
-	switch {
-	case p == nil:
-		sr.posts[k] = &posters{first: from, seen: map[liaison.AgencyID]bool{from: true}}
-		for _, m := range c.Members {
-			if m != from && m != c.Hub {
-				sr.deliver(m, from, typ)
+		sr.deliver(to, from, typ)
+		if c := &sr.s.Channels[ch]; c.Topology == Platform && from == sr.q.orig && !sr.q.red {
+			for _, m := range c.Relevant {
+				if m != from {
+					sr.deliver(m, from, typ)
+				}
 			}
-		}
-		return
-	case p.seen[from]:
-		return // the same post again
-	}
-	p.seen[from] = true
-	if !p.second {
-		p.second = true
-		if p.first != c.Hub {
-			sr.deliver(p.first, from, typ)
-		}
-	}
-	for _, m := range sr.repliersOn(k) {
-		if m != from && m != c.Hub {
-			sr.deliver(m, from, typ)
 		}
 	}
 }
 
-// repliersOn lists the members of a platform that reply to the type of
-// its post, computed on first use.
-func (r *reacher) repliersOn(p post) []liaison.AgencyID {
-	if out, ok := r.repliers[p]; ok {
-		return out
-	}
-	var out []liaison.AgencyID
-	if r.replying {
-		for _, m := range r.s.Channels[p.ch].Members {
-			if r.replies(m, p.typ) {
-				out = append(out, m)
-			}
+// askable reports whether some channel joins a holder to the originator,
+// so that it can ask for consent.
+func (r *reacher) askable(holder, orig liaison.AgencyID) bool {
+	for _, ch := range r.byAgency[holder] {
+		if r.joins(ch, holder, orig) {
+			return true
 		}
 	}
-	r.repliers[p] = out
-	return out
+	return false
 }
 
 // shortList joins names for a message, at most 20 of them.

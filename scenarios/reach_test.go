@@ -16,7 +16,7 @@ import (
 // naiveReach is the plain breadth-first search over (agency, sender, type)
 // that the indexed search must agree with: every delivery runs every rule,
 // every send tries every channel.
-func naiveReach(s *Scenario, to liaison.AgencyID, typ liaison.MessageType) map[liaison.AgencyID]bool {
+func naiveReach(s *Scenario, q query) (map[liaison.AgencyID]bool, []string) {
 	type delivery struct {
 		at, from liaison.AgencyID
 		typ      liaison.MessageType
@@ -31,11 +31,24 @@ func naiveReach(s *Scenario, to liaison.AgencyID, typ liaison.MessageType) map[l
 		}
 		return slices.Contains(ch.Members, a) && slices.Contains(ch.Members, b)
 	}
-	knows := map[liaison.AgencyID]bool{to: true}
+	knows := map[liaison.AgencyID]bool{q.to: true}
 	seen := map[delivery]bool{}
-	queue := []delivery{{at: to, typ: typ}}
-	send := func(from, to liaison.AgencyID, typ liaison.MessageType, forced liaison.ChannelID) {
+	queue := []delivery{{at: q.to, typ: q.typ}}
+	blocked := map[liaison.AgencyID]bool{}
+	askable := func(from liaison.AgencyID) bool {
+		for _, ch := range s.Channels {
+			if joins(ch, from, q.orig) {
+				return true
+			}
+		}
+		return false
+	}
+	send := func(from, to liaison.AgencyID, typ liaison.MessageType, forced liaison.ChannelID, share bool) {
 		if from == to {
+			return
+		}
+		if q.strict && share && from != q.orig && to != q.orig && !askable(from) {
+			blocked[from] = true
 			return
 		}
 		if s.Channel(forced) == nil {
@@ -46,13 +59,10 @@ func naiveReach(s *Scenario, to liaison.AgencyID, typ liaison.MessageType) map[l
 				continue
 			}
 			recipients := []liaison.AgencyID{to}
-			if ch.Topology == Platform {
-				recipients = ch.Members
+			if ch.Topology == Platform && from == q.orig && !q.red {
+				recipients = append(recipients, ch.Relevant...)
 			}
 			for _, r := range recipients {
-				if r == ch.Hub && r != to {
-					continue
-				}
 				if d := (delivery{r, from, typ}); r != from && !seen[d] {
 					seen[d] = true
 					knows[r] = true
@@ -72,18 +82,23 @@ func naiveReach(s *Scenario, to liaison.AgencyID, typ liaison.MessageType) map[l
 			case len(r.Share) > 0:
 				out := cmp.Or(r.As, d.typ)
 				for _, t := range r.Share {
-					send(d.at, t, out, r.Channel)
+					send(d.at, t, out, r.Channel, true)
 				}
 			case r.Send != "":
 				for _, t := range r.To {
-					send(d.at, t, r.Send, r.Channel)
+					send(d.at, t, r.Send, r.Channel, true)
 				}
 			case r.Reply != "" && d.from != "":
-				send(d.at, d.from, r.Reply, r.Channel)
+				send(d.at, d.from, r.Reply, r.Channel, false)
 			}
 		}
 	}
-	return knows
+	var holders []string
+	for h := range blocked {
+		holders = append(holders, string(h))
+	}
+	slices.Sort(holders)
+	return knows, holders
 }
 
 // randomScenario makes a scenario of every topology and rule kind, with
@@ -115,6 +130,9 @@ func randomScenario(rng *rand.Rand, agencies int) *Scenario {
 			ch.Topology, ch.Members = Platform, pick(2+rng.IntN(6))
 			if rng.IntN(2) == 0 {
 				ch.Hub = ch.Members[rng.IntN(len(ch.Members))]
+			}
+			if rng.IntN(2) == 0 {
+				ch.Relevant = pick(1 + rng.IntN(3))
 			}
 		case 3:
 			ch.Topology, ch.Sides = Liaison, [][]liaison.AgencyID{pick(1 + rng.IntN(3)), pick(1 + rng.IntN(3))}
@@ -152,11 +170,13 @@ func TestReachAgreesWithNaiveSearch(t *testing.T) {
 		s := randomScenario(rng, 3+rng.IntN(8))
 		r := newReacher(s)
 		for range 3 {
-			to := liaison.AgencyID(fmt.Sprintf("a%d", rng.IntN(5)))
-			typ := liaison.MessageType(fmt.Sprintf("t%d", rng.IntN(3)))
-			got, want := r.reach(to, typ), naiveReach(s, to, typ)
-			if !maps.Equal(got, want) {
-				t.Fatalf("scenario %d, inject at %s as %s: got %v, want %v\nchannels %+v\nrules %+v", n, to, typ, got, want, s.Channels, s.Rules)
+			q := query{to: liaison.AgencyID(fmt.Sprintf("a%d", rng.IntN(5))),
+				orig: liaison.AgencyID(fmt.Sprintf("a%d", rng.IntN(5))),
+				typ:  liaison.MessageType(fmt.Sprintf("t%d", rng.IntN(3))), red: rng.IntN(4) == 0, strict: rng.IntN(2) == 0}
+			got, gotBlocked := r.reach(q)
+			want, wantBlocked := naiveReach(s, q)
+			if !maps.Equal(got, want) || !slices.Equal(gotBlocked, wantBlocked) {
+				t.Fatalf("scenario %d, %+v: got %v %v, want %v %v\nchannels %+v\nrules %+v", n, q, got, gotBlocked, want, wantBlocked, s.Channels, s.Rules)
 			}
 		}
 	}

@@ -104,6 +104,21 @@ func (c *checker) agencyDecls() {
 			c.timeZone(p+".timezone", a.TimeZone)
 		}
 	}
+	// Clients are checked once every agency is known.
+	for i, a := range c.s.Agencies {
+		p := index("agencies", i) + ".clients"
+		c.agencyList(p, a.Clients)
+		seen := map[liaison.AgencyID]bool{}
+		for j, id := range a.Clients {
+			switch {
+			case id == a.ID:
+				c.addf(index(p, j), BadValue, "%s lists itself as a client; expected other agencies (its own organisation may always receive its TLP:AMBER items)", a.ID)
+			case seen[id]:
+				c.addf(index(p, j), Duplicate, "%s is listed twice in the clients of %s; expected each client once", id, a.ID)
+			}
+			seen[id] = true
+		}
+	}
 }
 
 func (c *checker) channelDecls() {
@@ -170,6 +185,7 @@ func (c *checker) channelShapes() {
 		c.agency(p+".hub", ch.Hub)
 		c.agency(p+".officer", ch.Officer)
 		c.agencyList(p+".members", ch.Members)
+		c.agencyList(p+".relevant", ch.Relevant)
 		for j, side := range ch.Sides {
 			c.agencyList(index(p+".sides", j), side)
 		}
@@ -206,6 +222,23 @@ func (c *checker) topology(p string, ch Channel) {
 			c.addf(index(p+".members", j), Duplicate, "%s is listed twice in the members of channel %s; expected each member once", m, ch.ID)
 		}
 		seen[m] = true
+	}
+	if ch.Review && ch.Topology != Hub {
+		bad(p+".review", "has review; expected review only on hub channels, whose hub may review the traffic it routes")
+	}
+	if len(ch.Relevant) > 0 && ch.Topology != Platform {
+		bad(p+".relevant", "has relevant members; expected relevant only on platform channels")
+	}
+	for j, r := range ch.Relevant {
+		switch {
+		case !c.agencies[r]: // reported as unknown
+		case !slices.Contains(ch.Members, r):
+			bad(index(p+".relevant", j), "lists %s as relevant but not among its members; expected relevant members to be members", r)
+		case r == ch.Hub:
+			bad(index(p+".relevant", j), "lists its hub %s as relevant; expected members that read posts (the hub relays them)", r)
+		case slices.Index(ch.Relevant, r) < j:
+			c.addf(index(p+".relevant", j), Duplicate, "%s is listed twice in the relevant members of channel %s; expected each once", r, ch.ID)
+		}
 	}
 	switch ch.Topology {
 	case Mesh:

@@ -260,6 +260,9 @@ func (m *Main) validate(args []string) int {
 		fmt.Fprintf(m.Stdout, "%s: ok (%s, %s, %s, %s)\n", a,
 			plural(len(sc.Agencies), "agency", "agencies"), plural(len(sc.Channels), "channel", "channels"),
 			plural(len(sc.Injects), "inject", "injects"), plural(len(sc.Variants), "variant", "variants"))
+		for _, w := range sc.Warnings {
+			fmt.Fprintln(m.Stderr, w)
+		}
 	}
 	return code
 }

@@ -67,6 +67,27 @@ func TestValidateCorpus(t *testing.T) {
 	}
 }
 
+// TestValidateWarning: a scenario whose audience is reached only through a
+// consent that cannot be asked validates (exit 0, ok on stdout) with a
+// warning on stderr at the audience member's position.
+func TestValidateWarning(t *testing.T) {
+	f := "../../scenarios/testdata/warn/unaskable-consent.yaml"
+	code, stdout, stderr := cli(t, "validate", f)
+	if code != exitOK || !strings.Contains(stdout, ": ok") {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	where := regexp.MustCompile(`^[^:]+\.yaml:\d+:\d+: warning: audience member x\.\w+ of inject I-1 .*no_consent_route`)
+	for _, l := range lines {
+		if !where.MatchString(l) {
+			t.Errorf("warning line %q is not file:line:column: warning: ...", l)
+		}
+	}
+	if len(lines) != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", len(lines), stderr)
+	}
+}
+
 func builtinNames(t *testing.T) []string {
 	t.Helper()
 	_, out, _ := cli(t, "list")
