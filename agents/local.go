@@ -366,6 +366,9 @@ func (s *localState) handoff(through liaison.Time) {
 		default:
 		}
 	}
+	if s.batch == nil {
+		s.batch = make([]events.Event, 0, batchEvents)
+	}
 }
 
 // cancel stops the receiver from waiting for a refused message.

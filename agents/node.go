@@ -27,6 +27,7 @@ type Node struct {
 
 	m      *Model
 	conn   *broker.Conn
+	listen *broker.Conn // where the node's own subscriptions are; conn when nil
 	subj   broker.Subjects
 	name   string
 	hosted []int32
@@ -110,7 +111,7 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 			all = all && n.agents[ix] != nil
 		}
 		if all {
-			if err := sub(n.conn, n.subj.ChannelAll(ch.id), "node "+n.name); err != nil {
+			if err := sub(n.listenConn(), n.subj.ChannelAll(ch.id), "node "+n.name); err != nil {
 				return fail(err)
 			}
 			continue
@@ -119,7 +120,11 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 			if n.agents[ix] == nil {
 				continue
 			}
-			if err := sub(n.connOf(ix), ch.subjects[ix], string(n.m.Names.Agencies[ix])); err != nil {
+			c := n.connOf(ix)
+			if c == n.conn {
+				c = n.listenConn()
+			}
+			if err := sub(c, ch.subjects[ix], string(n.m.Names.Agencies[ix])); err != nil {
 				return fail(err)
 			}
 		}
@@ -295,6 +300,18 @@ func (n *Node) UseAgencyConns(conns map[int32]*broker.Conn) {
 	n.lastErr = map[*broker.Conn]error{}
 }
 
+// ListenOn gives the node a second connection for its subscriptions, so
+// that publishing and receiving do not contend for one connection's lock.
+// Call before running.
+func (n *Node) ListenOn(c *broker.Conn) { n.listen = c }
+
+func (n *Node) listenConn() *broker.Conn {
+	if n.listen != nil {
+		return n.listen
+	}
+	return n.conn
+}
+
 func (n *Node) connOf(agency int32) *broker.Conn {
 	if c := n.conns[agency]; c != nil {
 		return c
@@ -305,6 +322,9 @@ func (n *Node) connOf(agency int32) *broker.Conn {
 // allConns lists the node's connections, its own first.
 func (n *Node) allConns() []*broker.Conn {
 	out := []*broker.Conn{n.conn}
+	if n.listen != nil {
+		out = append(out, n.listen)
+	}
 	for _, ix := range n.hosted {
 		if c := n.conns[ix]; c != nil {
 			out = append(out, c)

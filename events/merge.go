@@ -2,23 +2,35 @@ package events
 
 import (
 	"slices"
+	"sort"
 
 	"liaison"
 )
 
 // Merge orders the event streams of several sources (nodes, and whoever
-// records live actions) into the one canonical order. Each source sends
-// its events in canonical order, with a time before which it has nothing
-// more to say; the merge releases what is complete, that is every event
-// earlier than the least of those times.
+// records live actions) into the one canonical order. A source sends its
+// events in batches, each with a time before which the source has nothing
+// more to say; a batch may hold later events too, and its events need not
+// be in order (a node runs an agency that waited for a message after the
+// others), though they mostly are. The merge releases what is complete:
+// every event earlier than the least of the sources' times, in canonical
+// order.
 type Merge struct {
 	src     []mergeSource
 	scratch []Event
+	heads   []*run
+	batch   uint64 // numbers the batches, to know which are still held
 }
 
 type mergeSource struct {
-	pending []Event // received, not yet released
+	runs    []*run // ascending runs received and not yet released
 	through liaison.Time
+}
+
+// run is an ascending stretch of one batch.
+type run struct {
+	ev    []Event
+	batch uint64
 }
 
 // NewMerge returns a merge of n sources, none of which has said anything.
@@ -30,56 +42,92 @@ func NewMerge(n int) *Merge {
 	return m
 }
 
-// Add takes events from source i (in canonical order, none earlier than
-// what the source said before) and the time through which the source is
+// Add takes a batch of source i and the time before which the source is
 // complete. It returns the events now complete, in canonical order, and
-// the time before which every source is complete. The returned slice is
-// valid until the next call; evs may be reused once Add returns.
-func (m *Merge) Add(i int, evs []Event, through liaison.Time) ([]Event, liaison.Time) {
+// the time before which every source is complete; the returned slice is
+// valid until the next call. Kept reports whether the merge still refers
+// to evs: if not, the caller may reuse it.
+func (m *Merge) Add(i int, evs []Event, through liaison.Time) (out []Event, w liaison.Time, kept bool) {
 	s := &m.src[i]
 	s.through = max(s.through, through)
-	w := liaison.Never
+	w = liaison.Never
 	for k := range m.src {
 		w = min(w, m.src[k].through)
 	}
-	// The common case, one source with all its events complete and
-	// nothing held from the others, needs no copy.
-	if len(s.pending) == 0 && (len(evs) == 0 || evs[len(evs)-1].T < w) {
-		others := false
-		for k := range m.src {
-			if k != i && len(m.src[k].pending) > 0 && m.src[k].pending[0].T < w {
-				others = true
-				break
-			}
-		}
-		if !others {
-			return evs, w
+	// Split the batch into its ascending runs: usually one, or a few
+	// where an agency that waited caught up.
+	m.batch++
+	start := 0
+	for j := 1; j <= len(evs); j++ {
+		if j == len(evs) || Less(&evs[j], &evs[j-1]) {
+			s.runs = append(s.runs, &run{evs[start:j], m.batch})
+			start = j
 		}
 	}
-	s.pending = append(s.pending, evs...)
-	out := m.scratch[:0]
-	sources := 0
+	// Every run's events before w, merged.
+	out = m.scratch[:0]
+	heads := m.heads[:0]
+	total := 0
 	for k := range m.src {
-		p := &m.src[k]
-		n, _ := slices.BinarySearchFunc(p.pending, w, func(e Event, t liaison.Time) int {
-			if e.T < t {
-				return -1
+		total += len(m.src[k].runs)
+		for _, r := range m.src[k].runs {
+			if r.ev[0].T < w {
+				heads = append(heads, r)
 			}
-			return 1
-		})
-		if n == 0 {
-			continue
 		}
-		sources++
-		out = append(out, p.pending[:n]...)
-		// Keep the rest at the front of the same buffer.
-		rest := copy(p.pending, p.pending[n:])
-		clear(p.pending[rest:])
-		p.pending = p.pending[:rest]
 	}
-	if sources > 1 {
-		slices.SortStableFunc(out, Compare)
+	switch {
+	case total == 1 && len(heads) == 1 && heads[0].ev[len(heads[0].ev)-1].T < w:
+		// The common case: one batch in order and complete, nothing held
+		// from anyone. It is released as it came.
+		out = heads[0].ev
+		heads[0].ev = nil
+	case len(heads) == 1:
+		r := heads[0]
+		n := sort.Search(len(r.ev), func(j int) bool { return r.ev[j].T >= w })
+		out = append(out, r.ev[:n]...)
+		r.ev = r.ev[n:]
+		m.scratch = out
+	default:
+		for len(heads) > 0 {
+			best := 0
+			for j := 1; j < len(heads); j++ {
+				if Less(&heads[j].ev[0], &heads[best].ev[0]) {
+					best = j
+				}
+			}
+			// Take the best run's events up to the next head.
+			r := heads[best]
+			n := 1
+			for n < len(r.ev) && r.ev[n].T < w {
+				earlier := true
+				for j := range heads {
+					if j != best && !Less(&r.ev[n], &heads[j].ev[0]) {
+						earlier = false
+						break
+					}
+				}
+				if !earlier {
+					break
+				}
+				n++
+			}
+			out = append(out, r.ev[:n]...)
+			r.ev = r.ev[n:]
+			if len(r.ev) == 0 || r.ev[0].T >= w {
+				heads = slices.Delete(heads, best, best+1)
+			}
+		}
+		m.scratch = out
 	}
-	m.scratch = out
-	return out, w
+	kept = false
+	for k := range m.src {
+		src := &m.src[k]
+		src.runs = slices.DeleteFunc(src.runs, func(r *run) bool { return len(r.ev) == 0 })
+		for _, r := range src.runs {
+			kept = kept || r.batch == m.batch
+		}
+	}
+	m.heads = heads[:0]
+	return out, w, kept
 }

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"runtime"
 	"sync"
@@ -16,6 +17,12 @@ import (
 	"liaison/scenarios"
 	"liaison/sim"
 )
+
+// rawRuns is how many times the engine benchmarks measure raw NATS (the
+// best counts); zero leaves it out, for a CPU profile of the engine alone:
+//
+//	go test ./sim -run '^$' -bench Engine/floor=30s/traffic=light -benchtime 1x -raw 0 -cpuprofile cpu.prof
+var rawRuns = flag.Int("raw", 3, "raw NATS measurements per engine benchmark (0: none)")
 
 func generated(n, perDay, days int) string { return sim.LoadScenario(n, perDay, days) }
 
@@ -93,57 +100,75 @@ func rawRate(b *testing.B, n, count, size int) float64 {
 
 func scenariosAgency(i int) string { return fmt.Sprintf("g.a%03d", i) }
 
-// BenchmarkEngine runs a generated scenario of 300 agencies and over a
-// million delivered messages on the embedded server, and in the same run
-// measures raw NATS publish-to-subscribe through a fresh embedded server. It
-// reports delivered messages per second, the raw rate (best of three), their
-// ratio, and the peak heap (which should not grow with the run's length:
-// compare days=1 and days=2). Run it several times and compare with
-// benchstat:
+// BenchmarkEngine runs generated scenarios of 200 agencies with about a
+// million delivered messages each on the embedded server, over a matrix of
+// latency floors (the lookahead: 1s, 30s, 5m) and traffic (light: 144
+// messages a day per agency, handling 5m; heavy: 1,440 a day, handling
+// 30s; one handler each, so queues are about half busy either way), and in
+// the same benchmark measures raw NATS publish-to-subscribe through a fresh
+// embedded server. It reports delivered messages per second, the raw rate
+// (best of three, which makes the ratio conservative), their ratio, and the
+// peak heap. floor=30s/traffic=light is sim.Routine. Run it several times
+// and compare with benchstat:
 //
 //	go test ./sim -run '^$' -bench Engine -benchtime 1x -count 5 | tee new.txt
-//
-//	go test ./sim -run '^$' -bench Engine -benchtime 1x
 func BenchmarkEngine(b *testing.B) {
-	for _, days := range []int{1, 2} {
-		b.Run(fmt.Sprintf("agencies=300/days=%d", days), func(b *testing.B) {
-			// 300 agencies × 3,400 a day ≈ 1.02 million messages a day.
-			sc, err := scenarios.Parse("generated.yaml", []byte(generated(300, 3400, days)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			var delivered int64
-			var elapsed time.Duration
-			var peak uint64
-			for i := 0; i < b.N; i++ {
-				runtime.GC()
-				stop := make(chan struct{})
-				wait := peakHeap(stop)
-				start := time.Now()
-				sum, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: uint64(i + 1), Nodes: benchNodes})
-				elapsed += time.Since(start)
-				close(stop)
-				peak = max(peak, wait())
-				if err != nil {
-					b.Fatal(err)
-				}
-				delivered += sum.Messages.Delivered
-			}
-			rate := float64(delivered) / elapsed.Seconds()
-			// The raw rate is noisy on a shared machine: take the best of
-			// three, which makes the ratio conservative.
-			var raw float64
-			for range 3 {
-				raw = max(raw, rawRate(b, 300, 1_000_000, 40))
-			}
-			b.ReportMetric(rate, "delivered/s")
-			b.ReportMetric(raw, "raw-nats/s")
-			b.ReportMetric(rate/raw, "ratio")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
-			b.ReportMetric(float64(delivered)/float64(b.N), "delivered/run")
-		})
+	for _, floor := range []string{"1s", "30s", "5m"} {
+		for _, tr := range []struct {
+			name     string
+			perDay   int
+			handling string
+			days     int
+		}{{"light", 144, "5m", 35}, {"heavy", 1440, "30s", 4}} {
+			l := sim.Load{Agencies: 200, PerDay: tr.perDay, Days: tr.days, Floor: floor, LatencyMedian: "5m",
+				Staff: 1, Handling: tr.handling}
+			b.Run(fmt.Sprintf("floor=%s/traffic=%s", floor, tr.name), func(b *testing.B) { benchLoad(b, l, 1) })
+		}
 	}
 }
 
-// benchNodes is how many in-process nodes the engine benchmark uses.
-var benchNodes = 1
+// BenchmarkSplit runs the routine load with its agencies split over 1, 2
+// and 3 nodes in one process: the cost of in-process synchronisation.
+//
+//	go test ./sim -run '^$' -bench Split -benchtime 1x
+func BenchmarkSplit(b *testing.B) {
+	for _, nodes := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) { benchLoad(b, sim.Routine, nodes) })
+	}
+}
+
+func benchLoad(b *testing.B, l sim.Load, nodes int) {
+	sc, err := scenarios.Parse("load.yaml", []byte(l.Scenario()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var delivered int64
+	var elapsed time.Duration
+	var peak uint64
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		stop := make(chan struct{})
+		wait := peakHeap(stop)
+		start := time.Now()
+		sum, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: uint64(i + 1), Nodes: nodes})
+		elapsed += time.Since(start)
+		close(stop)
+		peak = max(peak, wait())
+		if err != nil {
+			b.Fatal(err)
+		}
+		delivered += sum.Messages.Delivered
+	}
+	rate := float64(delivered) / elapsed.Seconds()
+	b.ReportMetric(rate, "delivered/s")
+	if *rawRuns > 0 {
+		var raw float64
+		for range *rawRuns {
+			raw = max(raw, rawRate(b, l.Agencies, 1_000_000, 40))
+		}
+		b.ReportMetric(raw, "raw-nats/s")
+		b.ReportMetric(rate/raw, "ratio")
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(delivered)/float64(b.N), "delivered/run")
+}

@@ -178,6 +178,19 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		}
 		conns = append(conns, c)
 	}
+	// In one process each node also listens on a connection of its own:
+	// publishing and receiving on one connection contend for its lock.
+	var listens []*broker.Conn
+	if cfg.ExternalNodes == 0 && !cfg.NeedToKnow && cfg.Creds == "" {
+		for i := range parts {
+			c, err := broker.Connect(cfg.NATSURL, srv, fmt.Sprintf("liaison node %d listening %s", i, runID))
+			if err != nil {
+				return nil, err
+			}
+			listens = append(listens, c)
+		}
+		conns = append(conns, listens...)
+	}
 
 	hdr := events.Header{Scenario: sc.Name, Title: sc.Title, Seed: cfg.Seed, Variant: cfg.Variant,
 		Info: runInfo(sc, cfg.Seed, cfg.Variant)}
@@ -226,7 +239,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	var nodeErrs []error
 	var svcErr, recErr error
 	if cfg.ExternalNodes == 0 {
-		nodeErrs, svcErr, recErr = runLocal(ctx, cfg, model, recModel, rec, conns, subj, parts, live, connectAgencies)
+		nodeErrs, svcErr, recErr = runLocal(ctx, cfg, model, recModel, rec, conns, listens, subj, parts, live, connectAgencies)
 	} else {
 		svcErr, recErr = runRemote(ctx, cfg, model, recModel, rec, svcConn, subj, nodes, live)
 	}
@@ -247,7 +260,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 // synchronisation, with the recorder merging their streams on its own
 // goroutine so that recording overlaps the simulation.
 func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, rec *events.Recorder,
-	conns []*broker.Conn, subj broker.Subjects, parts [][]int32, live <-chan broker.Action,
+	conns, listens []*broker.Conn, subj broker.Subjects, parts [][]int32, live <-chan broker.Action,
 	connectAgencies func(part []int32) (map[int32]*broker.Conn, error)) ([]error, error, error) {
 	hosts := make([]int, len(model.Names.Agencies))
 	for i, part := range parts {
@@ -265,6 +278,9 @@ func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, re
 	var wg sync.WaitGroup
 	for i := range parts {
 		n := agents.NewNode(model, conns[i], subj, fmt.Sprintf("node-%d", i), parts[i])
+		if listens != nil {
+			n.ListenOn(listens[i])
+		}
 		n.PendingLimit = cfg.PendingLimit
 		if cfg.NeedToKnow || cfg.Creds != "" {
 			agencyConns, err := connectAgencies(parts[i])
@@ -324,12 +340,12 @@ func record(out <-chan agents.Batch, free chan<- []events.Event, nodes int, end 
 		if err != nil {
 			continue
 		}
-		ready, w := merge.Add(src, evs, b.Through)
+		ready, w, kept := merge.Add(src, evs, b.Through)
 		if end != liaison.Never {
 			w = min(w, end+1)
 		}
 		err = rec.Window(ready, w)
-		if b.Events != nil {
+		if b.Events != nil && !kept {
 			select {
 			case free <- b.Events[:0]:
 			default:
