@@ -98,6 +98,7 @@ type agent struct {
 	routes     [][]int32            // router's candidates by recipient where there are several
 	others     [][]int32            // each stream's recipients other than this agency
 	outbox     []outMsg             // what the current handling sends, not yet routed
+	units      []unit               // flush's scratch: the outbox grouped into messages
 	// The message being acted on, named as the cause of what is sent.
 	causeFrom int32
 	causeSeq  uint64
@@ -594,7 +595,7 @@ func (a *agent) flush(t liaison.Time) {
 	if len(a.outbox) == 0 {
 		return
 	}
-	var units []unit
+	units := a.units[:0]
 	for i := range a.outbox {
 		o := &a.outbox[i]
 		c := a.route(t, o.to, o.channel)
@@ -648,6 +649,8 @@ func (a *agent) flush(t liaison.Time) {
 		}
 	}
 	a.outbox = a.outbox[:0]
+	clear(units)
+	a.units = units[:0]
 }
 
 // postRecipients is who a post reaches: the named recipients, and for the

@@ -7,7 +7,7 @@ import "liaison"
 // NATS. Its earliest delivery time bounds how far the node may run, and an
 // arrival it does not list is not a message any agency sent.
 type expectSet struct {
-	at   map[msgID]liaison.Time
+	at   idTable
 	heap []expected // min-heap by time; entries no longer in at are stale
 }
 
@@ -16,11 +16,11 @@ type expected struct {
 	at liaison.Time
 }
 
-func newExpectSet() expectSet { return expectSet{at: map[msgID]liaison.Time{}} }
+func newExpectSet() expectSet { return expectSet{} }
 
 // add lists a message due at t.
 func (s *expectSet) add(id msgID, t liaison.Time) {
-	s.at[id] = t
+	s.at.put(id, t)
 	h := append(s.heap, expected{id, t})
 	i := len(h) - 1
 	for i > 0 {
@@ -38,26 +38,26 @@ func (s *expectSet) add(id msgID, t liaison.Time) {
 // with that id and delivery time was expected (a forgery, a copy, or a
 // message mangled on the way).
 func (s *expectSet) match(id msgID, t liaison.Time) bool {
-	want, ok := s.at[id]
+	want, ok := s.at.get(id)
 	if !ok || want != t {
 		return false
 	}
-	delete(s.at, id)
+	s.at.del(id)
 	return true
 }
 
 // cancel stops expecting a message that will not come (its publish was
 // refused).
-func (s *expectSet) cancel(id msgID) { delete(s.at, id) }
+func (s *expectSet) cancel(id msgID) { s.at.del(id) }
 
 // len is how many messages are still expected.
-func (s *expectSet) len() int { return len(s.at) }
+func (s *expectSet) len() int { return s.at.n }
 
 // min is the earliest delivery time still expected, or liaison.Never.
 func (s *expectSet) min() liaison.Time {
 	for len(s.heap) > 0 {
 		top := s.heap[0]
-		if t, ok := s.at[top.id]; ok && t == top.at {
+		if t, ok := s.at.get(top.id); ok && t == top.at {
 			return top.at
 		}
 		s.pop()
@@ -87,4 +87,101 @@ func (s *expectSet) pop() {
 		i = c
 	}
 	s.heap = h
+}
+
+// idTable maps message ids to delivery times: a hash table with open
+// addressing, since a node looks every message up twice (when it is sent
+// and when it arrives) and Go's general map costs more than the rest of
+// that bookkeeping.
+type idTable struct {
+	keys []uint64 // packed ids; 0 is an empty slot
+	vals []liaison.Time
+	n    int
+}
+
+// pack makes a table key of an id: agency indices fit 23 bits and a
+// sender's counter 41. Ids outside that (never ours) are not in the table.
+func pack(id msgID) (uint64, bool) {
+	if id.from < 0 || id.from >= 1<<23 || id.seq == 0 || id.seq >= 1<<41 {
+		return 0, false
+	}
+	return uint64(id.from)<<41 | id.seq, true
+}
+
+func (t *idTable) slot(k uint64) int {
+	return int((k * 0x9E3779B97F4A7C15) >> 32 & uint64(len(t.keys)-1))
+}
+
+func (t *idTable) get(id msgID) (liaison.Time, bool) {
+	k, ok := pack(id)
+	if !ok || t.n == 0 {
+		return 0, false
+	}
+	for i := t.slot(k); ; i = (i + 1) & (len(t.keys) - 1) {
+		switch t.keys[i] {
+		case k:
+			return t.vals[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+func (t *idTable) put(id msgID, v liaison.Time) {
+	k, ok := pack(id)
+	if !ok {
+		panic("agents: a message id out of range")
+	}
+	if 4*(t.n+1) > 3*len(t.keys) {
+		t.grow()
+	}
+	for i := t.slot(k); ; i = (i + 1) & (len(t.keys) - 1) {
+		switch t.keys[i] {
+		case k:
+			t.vals[i] = v
+			return
+		case 0:
+			t.keys[i], t.vals[i] = k, v
+			t.n++
+			return
+		}
+	}
+}
+
+// del removes an id, shifting later entries of its run back so that no
+// tombstones are needed.
+func (t *idTable) del(id msgID) {
+	k, ok := pack(id)
+	if !ok || t.n == 0 {
+		return
+	}
+	mask := len(t.keys) - 1
+	i := t.slot(k)
+	for t.keys[i] != k {
+		if t.keys[i] == 0 {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	t.n--
+	for j := (i + 1) & mask; t.keys[j] != 0; j = (j + 1) & mask {
+		home := t.slot(t.keys[j])
+		// Move j back into the hole at i unless its home lies in (i, j].
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.keys[i], t.vals[i] = t.keys[j], t.vals[j]
+			i = j
+		}
+	}
+	t.keys[i], t.vals[i] = 0, 0
+}
+
+func (t *idTable) grow() {
+	keys, vals := t.keys, t.vals
+	size := max(64, 2*len(keys))
+	t.keys, t.vals, t.n = make([]uint64, size), make([]liaison.Time, size), 0
+	for i, k := range keys {
+		if k != 0 {
+			t.put(msgID{int32(k >> 41), k & (1<<41 - 1)}, vals[i])
+		}
+	}
 }

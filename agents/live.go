@@ -82,9 +82,10 @@ func (m *Model) ItemInfo(item int32) events.ItemInfo {
 
 // handlingFor returns an agency's handling time distribution for a type,
 // including types first seen in live injects.
-func (am *agencyModel) handlingFor(m *Model, typ int32) scenarios.Dist {
+func (am *agencyModel) handlingFor(m *Model, typ int32) *scenarios.Dist {
 	if int(typ) < len(am.handling) {
-		return am.handling[typ]
+		return &am.handling[typ]
 	}
-	return am.sc.Handling.For(m.Names.Types[typ])
+	d := am.sc.Handling.For(m.Names.Types[typ])
+	return &d
 }

@@ -25,13 +25,14 @@ type Node struct {
 	// no limit. Set before running.
 	PendingLimit int
 
-	m      *Model
-	conn   *broker.Conn
-	listen *broker.Conn // where the node's own subscriptions are; conn when nil
-	subj   broker.Subjects
-	name   string
-	hosted []int32
-	agents []*agent // by agency index; nil where hosted elsewhere
+	m        *Model
+	conn     *broker.Conn
+	listen   *broker.Conn // where the node's own subscriptions are; conn when nil
+	connList []*broker.Conn
+	subj     broker.Subjects
+	name     string
+	hosted   []int32
+	agents   []*agent // by agency index; nil where hosted elsewhere
 
 	queue eventHeap
 
@@ -294,7 +295,7 @@ func (n *Node) record(e *events.Event) {
 // permission. The node's own connection still carries the time service's
 // traffic. Call before running.
 func (n *Node) UseAgencyConns(conns map[int32]*broker.Conn) {
-	n.conns = conns
+	n.conns, n.connList = conns, nil
 	n.confirmed = map[pubKey]bool{}
 	n.refusedSeen = map[*broker.Conn]int{}
 	n.lastErr = map[*broker.Conn]error{}
@@ -303,7 +304,7 @@ func (n *Node) UseAgencyConns(conns map[int32]*broker.Conn) {
 // ListenOn gives the node a second connection for its subscriptions, so
 // that publishing and receiving do not contend for one connection's lock.
 // Call before running.
-func (n *Node) ListenOn(c *broker.Conn) { n.listen = c }
+func (n *Node) ListenOn(c *broker.Conn) { n.listen, n.connList = c, nil }
 
 func (n *Node) listenConn() *broker.Conn {
 	if n.listen != nil {
@@ -321,6 +322,9 @@ func (n *Node) connOf(agency int32) *broker.Conn {
 
 // allConns lists the node's connections, its own first.
 func (n *Node) allConns() []*broker.Conn {
+	if n.connList != nil {
+		return n.connList
+	}
 	out := []*broker.Conn{n.conn}
 	if n.listen != nil {
 		out = append(out, n.listen)
@@ -330,6 +334,7 @@ func (n *Node) allConns() []*broker.Conn {
 			out = append(out, c)
 		}
 	}
+	n.connList = out
 	return out
 }
 

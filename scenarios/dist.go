@@ -241,7 +241,7 @@ func ParseDist(s string) (Dist, error) {
 
 // Sample draws one delay, rounded up to a whole millisecond and never below
 // the floor. See Dist for how many draws each kind takes.
-func (d Dist) Sample(r *rand.Rand) liaison.Time {
+func (d *Dist) Sample(r *rand.Rand) liaison.Time {
 	var x float64
 	switch d.Kind {
 	case Fixed:
