@@ -384,7 +384,9 @@ func (s *localState) handoff(through liaison.Time) {
 		}
 	}
 	if s.batch == nil {
-		s.batch = make([]events.Event, 0, batchEvents)
+		// Small at first: a short run hands off few events, and every
+		// page a process touches costs it time.
+		s.batch = make([]events.Event, 0, 256)
 	}
 }
 

@@ -241,7 +241,9 @@ func Connect(url string, srv *server.Server, name string, extra ...nats.Option) 
 	}
 	opts = append(opts, extra...)
 	if srv != nil {
-		opts = append(opts, nats.InProcessServer(srv))
+		// In process there is no network to time out on, and a deadline
+		// on every write costs a timer.
+		opts = append(opts, nats.InProcessServer(srv), nats.FlusherTimeout(0))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
