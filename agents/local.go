@@ -235,6 +235,9 @@ func (n *Node) RunLocal(ctx context.Context, l *Local, index int) (err error) {
 // steps away, and parking and waking again costs more than those steps.
 // It reports whether something arrived meanwhile.
 func (n *Node) yield() bool {
+	if !n.Yield {
+		return false
+	}
 	for range 8 {
 		runtime.Gosched()
 		if n.pending() {

@@ -24,6 +24,10 @@ type Node struct {
 	// client drops them (a slow consumer, which fails the run); zero means
 	// no limit. Set before running.
 	PendingLimit int
+	// Yield lets NATS's goroutines run for a moment before the node waits
+	// for an arrival (RunLocal): worth it when the run has the process's
+	// cores to itself.
+	Yield bool
 
 	m        *Model
 	conn     *broker.Conn

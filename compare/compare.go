@@ -248,7 +248,7 @@ func runLocal(ctx context.Context, cfg Config, p *plan, res *Result) error {
 // items. The variant only names the run in its summary.
 func replicate(ctx context.Context, sc *scenarios.Scenario, variant string, srv *server.Server, r *Run) error {
 	var info *events.RunInfo
-	cfg := sim.Config{Scenario: sc, Seed: r.Seed,
+	cfg := sim.Config{Scenario: sc, Seed: r.Seed, Replication: true,
 		OnStart: []func(sim.Started){func(s sim.Started) { info = s.Info }},
 	}
 	cfg.Server = srv

@@ -90,6 +90,12 @@ type Config struct {
 	// run; Notify hears of failures and recoveries.
 	Resume bool
 	Notify func(string)
+	// Replication marks one unattended replication of many that share the
+	// process (a comparison): it takes no facilitator's actions, each node
+	// uses one connection, and nodes do not yield to NATS before waiting,
+	// which helps a run that has the cores to itself but costs when runs
+	// compete for them.
+	Replication bool
 	// RunID fixes the token in the run's subjects; empty picks a unique
 	// one. Nodes in other processes must know it.
 	RunID string
@@ -181,7 +187,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	// In one process each node also listens on a connection of its own:
 	// publishing and receiving on one connection contend for its lock.
 	var listens []*broker.Conn
-	if cfg.ExternalNodes == 0 && !cfg.NeedToKnow && cfg.Creds == "" {
+	if cfg.ExternalNodes == 0 && !cfg.NeedToKnow && cfg.Creds == "" && !cfg.Replication {
 		for i := range parts {
 			c, err := broker.Connect(cfg.NATSURL, srv, fmt.Sprintf("liaison node %d listening %s", i, runID))
 			if err != nil {
@@ -206,11 +212,15 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 			}
 		}
 	}
-	live, stopControl, err := serveControl(svcConn, runID, sc, cfg.Speed, cfg.OnAction)
-	if err != nil {
-		return nil, err
+	var live <-chan broker.Action
+	if !cfg.Replication {
+		l, stopControl, err := serveControl(svcConn, runID, sc, cfg.Speed, cfg.OnAction)
+		if err != nil {
+			return nil, err
+		}
+		live = l
+		defer stopControl()
 	}
-	defer stopControl()
 	for _, f := range cfg.OnStart {
 		f(Started{Info: hdr.Info, Names: &recModel.Names, Conns: append([]*broker.Conn{svcConn}, conns...),
 			Server: srv, RunID: runID})
@@ -282,6 +292,7 @@ func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, re
 			n.ListenOn(listens[i])
 		}
 		n.PendingLimit = cfg.PendingLimit
+		n.Yield = !cfg.Replication
 		if cfg.NeedToKnow || cfg.Creds != "" {
 			agencyConns, err := connectAgencies(parts[i])
 			if err != nil {
