@@ -84,21 +84,18 @@ type agent struct {
 
 	msgSeq, evSeq, localSeq uint64
 
-	free       int
-	queue      []*work // binary heap by work.before
-	wakeAt     liaison.Time
-	knows      map[int32]bool
-	fired      map[ruleItem]bool
-	consent    map[consentKey]uint8 // the originators' answers
-	asked      map[int32][]int32    // by item: third parties of the request awaiting an answer
-	noConsent  map[int32]bool       // items whose originator no channel reaches
-	pending    map[int32][]pendingShare
-	routeCache map[[2]int32][]int32 // forced routes, by (recipient, channel)
-	route1     []int32              // the only channel to each recipient, or routeUnknown, routeMany, -1
-	routes     [][]int32            // router's candidates by recipient where there are several
-	others     [][]int32            // each stream's recipients other than this agency
-	outbox     []outMsg             // what the current handling sends, not yet routed
-	units      []unit               // flush's scratch: the outbox grouped into messages
+	free      int
+	queue     []*work // binary heap by work.before
+	wakeAt    liaison.Time
+	knows     map[int32]bool
+	fired     map[ruleItem]bool
+	consent   map[consentKey]uint8 // the originators' answers
+	asked     map[int32][]int32    // by item: third parties of the request awaiting an answer
+	noConsent map[int32]bool       // items whose originator no channel reaches
+	pending   map[int32][]pendingShare
+	self      []int    // each stream's position of this agency among its recipients, or -1
+	outbox    []outMsg // what the current handling sends, not yet routed
+	units     []unit   // flush's scratch: the outbox grouped into messages
 	// The message being acted on, named as the cause of what is sent.
 	causeFrom int32
 	causeSeq  uint64
@@ -114,7 +111,7 @@ func newAgent(n *Node, ix int32) *agent {
 		rngFanout: m.newRand(id, "fanout"),
 		knows:     map[int32]bool{}, fired: map[ruleItem]bool{}, consent: map[consentKey]uint8{},
 		asked: map[int32][]int32{}, noConsent: map[int32]bool{},
-		pending: map[int32][]pendingShare{}, routeCache: map[[2]int32][]int32{}}
+		pending: map[int32][]pendingShare{}}
 }
 
 // start schedules the agency's injects and the first message of each of its
@@ -124,13 +121,7 @@ func (a *agent) start() {
 		a.schedule(qevent{t: a.m.items[it].at, prio: prioInject, aux: it})
 	}
 	for s := range a.def.streams {
-		var others []int32
-		for _, t := range a.def.streams[s].to {
-			if t != a.ix {
-				others = append(others, t)
-			}
-		}
-		a.others = append(a.others, others)
+		a.self = append(a.self, a.def.streams[s].position(a.ix))
 		a.scheduleStream(int32(s), 0)
 	}
 }
@@ -192,7 +183,7 @@ func (a *agent) handle(e *qevent) {
 		a.dispatch(e.t)
 	case prioBackground:
 		st := &a.def.streams[e.aux]
-		to := a.pickOther(a.others[e.aux])
+		to := a.pickOther(e.aux)
 		if to >= 0 {
 			a.causeFrom, a.causeSeq = -1, 0
 			a.sendTo(e.t, to, st.typ, -1, st.channel, false)
@@ -201,13 +192,36 @@ func (a *agent) handle(e *qevent) {
 	}
 }
 
-// pickOther draws a recipient uniformly from the stream's recipients other
-// than this agency.
-func (a *agent) pickOther(others []int32) int32 {
-	if len(others) == 0 {
+// pickOther draws a recipient uniformly from a stream's recipients other
+// than this agency, with one draw, without a list per agency.
+func (a *agent) pickOther(stream int32) int32 {
+	to := a.def.streams[stream].to
+	self := a.self[stream]
+	if self == -2 {
+		// Listed more than once: draw among the others as listed.
+		var others []int32
+		for _, t := range to {
+			if t != a.ix {
+				others = append(others, t)
+			}
+		}
+		if len(others) == 0 {
+			return -1
+		}
+		return others[a.rngBG.IntN(len(others))]
+	}
+	n := len(to)
+	if self >= 0 {
+		n--
+	}
+	if n <= 0 {
 		return -1
 	}
-	return others[a.rngBG.IntN(len(others))]
+	i := a.rngBG.IntN(n)
+	if self >= 0 && i >= self {
+		i++
+	}
+	return to[i]
 }
 
 func (a *agent) deliver(t liaison.Time, w *work) {
@@ -431,7 +445,8 @@ func (a *agent) tlpAllows(l liaison.TLP, target int32) bool {
 		if a.m.amberCountry {
 			return a.def.country != "" && a.m.agencies[target].country == a.def.country
 		}
-		return a.def.client[target]
+		_, ok := slices.BinarySearch(a.def.clients, target)
+		return ok
 	}
 	return false
 }
@@ -724,55 +739,27 @@ func (a *agent) sendDropped(t liaison.Time, to, typ, item int32, reason string) 
 // that joins them and is up; when all are down, the one that comes back
 // first (the first in order among those that come back together), whose
 // outage the message then waits out.
+//
+// It looks only at the channels this agency is on, and keeps nothing per
+// recipient: a table by pair of agencies would grow with the square of
+// their number.
 func (a *agent) route(t liaison.Time, to, forced int32) int32 {
-	var cands []int32
-	if forced < 0 {
-		// The common case, one channel joins them, is one load from a
-		// small array: the router runs for every message.
-		if a.route1 == nil {
-			a.route1 = make([]int32, len(a.m.agencies))
-			for i := range a.route1 {
-				a.route1[i] = routeUnknown
-			}
-			a.routes = make([][]int32, len(a.m.agencies))
+	if forced >= 0 {
+		if !a.joins(forced, to) {
+			return -1
 		}
-		switch r := a.route1[to]; r {
-		case routeUnknown:
-			for c := range a.m.channels {
-				if a.joins(int32(c), to) {
-					cands = append(cands, int32(c))
-				}
-			}
-			switch len(cands) {
-			case 0:
-				a.route1[to] = -1
-			case 1:
-				a.route1[to] = cands[0]
-			default:
-				a.route1[to] = routeMany
-				a.routes[to] = cands
-			}
-		case routeMany:
-			cands = a.routes[to]
-		default:
-			return r
-		}
-	} else {
-		key := [2]int32{to, forced}
-		var ok bool
-		if cands, ok = a.routeCache[key]; !ok {
-			if a.joins(forced, to) {
-				cands = []int32{forced}
-			}
-			a.routeCache[key] = cands
-		}
-	}
-	if len(cands) == 0 {
-		return -1
+		return forced
 	}
 	best, bestUp := int32(-1), liaison.Never
-	for _, c := range cands {
-		up := a.m.channels[c].upAt(t)
+	for _, c := range a.def.channels {
+		if !a.joins(c, to) {
+			continue
+		}
+		ch := &a.m.channels[c]
+		if len(ch.outages) == 0 {
+			return c
+		}
+		up := ch.upAt(t)
 		if up == t {
 			return c
 		}
@@ -782,11 +769,6 @@ func (a *agent) route(t liaison.Time, to, forced int32) int32 {
 	}
 	return best
 }
-
-const (
-	routeUnknown int32 = -2
-	routeMany    int32 = -3
-)
 
 // joins says whether channel c can carry a message from this agency to b.
 func (a *agent) joins(c, b int32) bool {

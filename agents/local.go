@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -94,7 +95,7 @@ const Coordinator = -1
 
 // peer is the coordinator's view of one node.
 type peer struct {
-	node *Node
+	node atomic.Pointer[Node]
 
 	// Guarded by mu: what other nodes list for this one, and the bound
 	// they read.
@@ -150,7 +151,7 @@ func (n *Node) RunLocal(ctx context.Context, l *Local, index int) (err error) {
 	s := &localState{l: l, index: index, self: l.peers[index], inflight: newExpectSet(),
 		bound: 0, through: -1}
 	n.local = s
-	s.self.node = n
+	s.self.node.Store(n)
 	defer func() {
 		if err != nil {
 			l.Fail(err)
@@ -323,7 +324,7 @@ func (s *localState) pull() {
 // than one more hop later.
 func (s *localState) expect(m *Message) {
 	id := msgID{m.From, m.Seq}
-	dest := int(s.self.node.hostOf[m.To])
+	dest := int(s.self.node.Load().hostOf[m.To])
 	if dest == s.index {
 		s.inflight.add(id, m.DeliverAt)
 		s.limit = min(s.limit, m.DeliverAt)
@@ -341,7 +342,7 @@ func (s *localState) expect(m *Message) {
 // confirmed; a refused one is dropped (reason permission) and its receiver
 // stops waiting for it.
 func (s *localState) confirm() error {
-	n := s.self.node
+	n := s.self.node.Load()
 	if n.confirmed == nil || len(n.unconfirmed) == 0 {
 		return nil
 	}
@@ -396,7 +397,7 @@ func (s *localState) handoff(through liaison.Time) {
 // cancel stops the receiver from waiting for a refused message.
 func (s *localState) cancel(m *Message) {
 	id := msgID{m.From, m.Seq}
-	dest := int(s.self.node.hostOf[m.To])
+	dest := int(s.self.node.Load().hostOf[m.To])
 	if dest == s.index {
 		s.inflight.cancel(id)
 		return
@@ -405,7 +406,7 @@ func (s *localState) cancel(m *Message) {
 	p.mu.Lock()
 	p.cancels = append(p.cancels, id)
 	p.mu.Unlock()
-	p.node.wake()
+	p.node.Load().wake()
 }
 
 // sync tells the coordinator and the other nodes how far this node has
@@ -434,6 +435,7 @@ func (n *Node) sync() (bool, error) {
 	p.mu.Lock()
 	raised := lb > p.lb
 	p.lb = lb
+	regMin := p.regMin
 	p.mu.Unlock()
 	bound := l.horizon
 	for i, o := range l.peers {
@@ -450,15 +452,15 @@ func (n *Node) sync() (bool, error) {
 	s.bound = bound
 	if raised {
 		for i, o := range l.peers {
-			if i != s.index && o.waiting && o.node != nil {
+			if i != s.index && o.waiting && o.node.Load() != nil {
 				o.waiting = false
-				o.node.wake()
+				o.node.Load().wake()
 			}
 		}
 	}
 	// Idle: nothing left before the horizon, here or on its way here.
 	wasIdle := p.idle
-	p.idle = lb >= l.horizon && p.regMin >= l.horizon
+	p.idle = lb >= l.horizon && regMin >= l.horizon
 	s.idle = p.idle
 	p.waiting = !(n.queue.next() < min(s.bound, s.inflight.min()))
 	if p.idle && !wasIdle {
@@ -562,8 +564,8 @@ func (l *Local) Fail(err error) {
 	peers := l.peers
 	l.mu.Unlock()
 	for _, p := range peers {
-		if p.node != nil {
-			p.node.wake()
+		if n := p.node.Load(); n != nil {
+			n.wake()
 		}
 	}
 	select {
@@ -583,6 +585,7 @@ func (l *Local) Run(ctx context.Context) error {
 	lease := max(l.Lookahead, liaison.Minute) * 64
 	var leaseStart time.Time
 	var dueAt time.Time // paced: when the wall clock reached the horizon's events
+	started := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -596,7 +599,7 @@ func (l *Local) Run(ctx context.Context) error {
 		finished := true
 		next := liaison.Never
 		for _, p := range l.peers {
-			ready = ready && p.idle && p.node != nil
+			ready = ready && p.idle && p.node.Load() != nil
 			finished = finished && p.finished
 			p.mu.Lock()
 			next = min(next, p.effective())
@@ -619,6 +622,11 @@ func (l *Local) Run(ctx context.Context) error {
 		}
 		if !ready {
 			continue
+		}
+		if !started {
+			// Every node is ready: simulated time starts now.
+			l.Clock.Start()
+			started = true
 		}
 		if l.Clock.Paced() && !dueAt.IsZero() {
 			l.Lag = max(l.Lag, time.Since(dueAt))
@@ -695,7 +703,7 @@ func (l *Local) Run(ctx context.Context) error {
 		l.Out <- Batch{Source: Coordinator, Actions: actions, Through: through}
 		leaseStart = time.Now()
 		for _, p := range l.peers {
-			p.node.wake()
+			p.node.Load().wake()
 		}
 	}
 }

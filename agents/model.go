@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"liaison"
@@ -50,7 +51,8 @@ type agencyModel struct {
 	always   bool
 	staff    int
 	consent  float64
-	client   []bool           // by agency index: its TLP 2.0 clients
+	clients  []int32          // its TLP 2.0 clients, sorted
+	channels []int32          // the channels it takes part in, in file order
 	fanout   scenarios.Dist   // drafting time per additional message of a share
 	handling []scenarios.Dist // by type index; zero Dist samples 0
 	rules    []ruleModel
@@ -74,9 +76,23 @@ type ruleModel struct {
 
 type streamModel struct {
 	to      []int32
+	at      map[int32]int32 // position of each recipient in to; -1 for one listed twice
 	typ     int32
 	mean    float64 // mean interval, ms
 	channel int32
+}
+
+// position is where agency ix is among the stream's recipients, -1 when it
+// is not one of them, -2 when it is listed more than once.
+func (st *streamModel) position(ix int32) int {
+	p, ok := st.at[ix]
+	switch {
+	case !ok:
+		return -1
+	case p < 0:
+		return -2
+	}
+	return int(p)
 }
 
 type channelModel struct {
@@ -203,13 +219,16 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		if a.Consent != nil {
 			am.consent = *a.Consent
 		}
-		am.client = make([]bool, len(sc.Agencies))
-		for _, c := range ags(a.Clients) {
-			am.client[c] = true
-		}
+		am.clients = ags(a.Clients)
+		slices.Sort(am.clients)
 		am.fanout = a.Fanout
 		if am.fanout.IsZero() {
 			am.fanout = sc.Fanout
+		}
+	}
+	for c := range m.channels {
+		for _, a := range m.channels[c].members {
+			m.agencies[a].channels = append(m.agencies[a].channels, int32(c))
 		}
 	}
 	for i, r := range sc.Rules {
@@ -249,10 +268,18 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 	}
 	for _, s := range sc.Background {
 		to := ags(s.To)
+		at := make(map[int32]int32, len(to))
+		for i, t := range to {
+			if _, twice := at[t]; twice {
+				at[t] = -1
+			} else {
+				at[t] = int32(i)
+			}
+		}
 		typ := m.typeIndex(s.Type)
 		for _, f := range ags(s.From) {
 			m.agencies[f].streams = append(m.agencies[f].streams,
-				streamModel{to: to, typ: typ, mean: s.Rate.MeanInterval(), channel: forced(s.Channel)})
+				streamModel{to: to, at: at, typ: typ, mean: s.Rate.MeanInterval(), channel: forced(s.Channel)})
 		}
 	}
 	for i, in := range sc.Injects {

@@ -114,7 +114,7 @@ func TestSampleProperties(t *testing.T) {
 			}
 		}
 	}
-	if got := (Dist{}).Sample(rand.New(rand.NewPCG(1, 1))); got != 0 {
+	if got := (&Dist{}).Sample(rand.New(rand.NewPCG(1, 1))); got != 0 {
 		t.Errorf("zero Dist sampled %d", got)
 	}
 }
@@ -141,7 +141,8 @@ func TestHandlingFor(t *testing.T) {
 	if h.For("sirene-G").Fixed != 5*liaison.Minute || h.For("other").Fixed != 30*liaison.Minute {
 		t.Errorf("For picks the wrong distribution: %+v", h)
 	}
-	if got := (Handling{}).For("x").Sample(nil); got != 0 {
+	if d := (Handling{}).For("x"); d.Sample(nil) != 0 {
+		got := d.Sample(nil)
 		t.Errorf("zero Handling samples %d", got)
 	}
 }

@@ -58,12 +58,12 @@ func knowers(set map[liaison.AgencyID]bool) string {
 // platform are checked in milliseconds.
 type reacher struct {
 	s        *Scenario
-	rules    map[ruleKey][]*Rule                   // by (at, on); on "*" under "*"
-	byAgency map[liaison.AgencyID][]int            // channels an agency is on, in file order
-	member   map[memberKey]uint8                   // membership bits: inAll, onSide0, onSide1
-	channel  map[liaison.ChannelID]int             // first channel of each id
-	cache    map[query]reached                     // results by question
-	replying bool                                  // some rule replies
+	rules    map[ruleKey][]*Rule        // by (at, on); on "*" under "*"
+	byAgency map[liaison.AgencyID][]int // channels an agency is on, in file order
+	member   map[memberKey]uint8        // membership bits: inAll, onSide0, onSide1
+	channel  map[liaison.ChannelID]int  // first channel of each id
+	cache    map[query]reached          // results by question
+	replying bool                       // some rule replies
 }
 
 type ruleKey struct {

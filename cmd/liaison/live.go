@@ -41,6 +41,8 @@ type liveFlags struct {
 	listen *string
 	replay *string
 	drift  time.Duration
+	lag    time.Duration
+	begun  time.Time
 	stderr io.Writer
 	quiet  bool
 	prog   *progress
@@ -59,7 +61,8 @@ func (l *liveFlags) Configure(cfg *sim.Config) error {
 	if flagGiven(l.fs, "speed") && !(*l.speed > 0 && !math.IsInf(*l.speed, 1)) {
 		return fmt.Errorf("--speed %g: must be a positive number of simulated seconds per wall second (1 = real time); leave it out to run as fast as possible", *l.speed)
 	}
-	cfg.Speed, cfg.Listen, cfg.Drift = *l.speed, *l.listen, &l.drift
+	cfg.Speed, cfg.Listen, cfg.Drift, cfg.Lag = *l.speed, *l.listen, &l.drift, &l.lag
+	l.begun = time.Now()
 	if *l.listen != "" {
 		if strings.HasPrefix(*l.listen, ":") {
 			cfg.Listen = "127.0.0.1" + *l.listen
@@ -108,8 +111,13 @@ func (l *liveFlags) Stop(runErr error) {
 		l.prog.stop()
 	}
 	if *l.speed > 0 && runErr == nil && !l.quiet {
-		fmt.Fprintf(l.stderr, "liaison: paced at %g×; at the end simulated time was %v from the scaled wall clock\n",
-			*l.speed, l.drift.Round(time.Microsecond))
+		fmt.Fprintf(l.stderr, "liaison: paced at %g×; at the end simulated time was %v from the scaled wall clock", *l.speed, l.drift.Round(time.Microsecond))
+		if l.lag > 0 {
+			elapsed := time.Since(l.begun)
+			fmt.Fprintf(l.stderr, "; at worst it was %v behind (%.3f%% of %v)", l.lag.Round(time.Microsecond),
+				100*l.lag.Seconds()/elapsed.Seconds(), elapsed.Round(time.Millisecond))
+		}
+		fmt.Fprintln(l.stderr)
 	}
 }
 
