@@ -194,7 +194,7 @@ func delayFindings(r *Report, it *ItemReport) []Finding {
 			if sec <= 0 || share < minShare || !late && it.DeadlineSeconds != nil && sec < minShareInTime**it.DeadlineSeconds {
 				continue
 			}
-			e := Evidence{Where: k.where, Learner: l.Agency, Seconds: sec, LearnedAfter: l.SinceInject, Share: share}
+			e := Evidence{Where: k.where, Learner: l.Agency, Seconds: sec, LearnedAfter: l.SinceInject, Share: round3(share)}
 			if late {
 				e.Decisive = l.SinceInject-sec <= *it.DeadlineSeconds
 			}
