@@ -211,7 +211,8 @@ func delayFindings(r *Report, it *ItemReport) []Finding {
 			continue
 		}
 		slices.SortStableFunc(evs, func(a, b Evidence) int {
-			return cmp.Or(cmp.Compare(b.Share, a.Share), cmp.Compare(a.Where, b.Where), cmp.Compare(a.Learner, b.Learner))
+			return cmp.Or(cmp.Compare(b.Share, a.Share), cmp.Compare(b.Seconds, a.Seconds), cmp.Compare(a.Where, b.Where),
+				cmp.Compare(a.Learner, b.Learner))
 		})
 		f := Finding{Kind: kind, Item: it.ID, Objective: it.Objective, Evidence: evs}
 		var wheres []string
