@@ -192,6 +192,18 @@ func (r *Reader) header(b []byte) error {
 			return r.errorf(0, "%s: %s", where, msg)
 		}
 	}
+	rated := map[string]bool{}
+	for i, o := range info.Ratings {
+		switch {
+		case !liaison.Rating(o.Rating).Valid():
+			return r.errorf(0, "run header: ratings[%d]: rating %q; expected %s", i, o.Rating, liaison.RatingsExpected())
+		case strings.TrimSpace(o.Objective) == "":
+			return r.errorf(0, "run header: ratings[%d] names no objective", i)
+		case rated[o.Objective]:
+			return r.errorf(0, "run header: ratings[%d]: objective %q is rated twice", i, o.Objective)
+		}
+		rated[o.Objective] = true
+	}
 	return nil
 }
 

@@ -19,6 +19,18 @@ type RunInfo struct {
 	Agencies         []AgencyInfo  `json:"agencies"`
 	Channels         []ChannelInfo `json:"channels"`
 	Items            []ItemDesc    `json:"items"`
+	// Ratings are the evaluators' ratings of objectives from the
+	// scenario's ratings section; the report shows them in place of the
+	// ratings it computes. Absent when the scenario gives none.
+	Ratings []ObjectiveRating `json:"ratings,omitempty"`
+}
+
+// ObjectiveRating is the evaluators' HSEEP rating of one objective (an
+// objective text of the items), with their reason.
+type ObjectiveRating struct {
+	Objective string `json:"objective"`
+	Rating    string `json:"rating"` // P, S, M or U (liaison.Rating)
+	Reason    string `json:"reason,omitempty"`
 }
 
 // AgencyInfo describes one agency in the run header.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"liaison"
@@ -14,7 +15,11 @@ import (
 // Report is the after-action report of one run, in after-action-review
 // order. It is also the JSON form: field names are stable.
 type Report struct {
-	Overview  Overview         `json:"overview"`
+	Summary    ExecutiveSummary  `json:"executive_summary"`
+	Overview   Overview          `json:"overview"`
+	Objectives []ObjectiveReport `json:"objectives"`
+	// Findings are the areas for improvement, ranked: the improvement plan.
+	Findings  []Finding        `json:"findings"`
 	Live      []LiveAction     `json:"live_actions"`
 	Items     []ItemReport     `json:"items"`
 	Timeline  []Learning       `json:"timeline"`
@@ -22,9 +27,12 @@ type Report struct {
 	Agencies  []AgencyReport   `json:"agencies"`
 	Deadlines []DeadlineMissed `json:"deadlines_missed"`
 	Drops     []Drop           `json:"drops"`
-	Findings  []Finding        `json:"findings"`
+	// Unrated lists the evaluators' ratings of objectives that no item
+	// carries: the report cannot apply them.
+	Unrated []events.ObjectiveRating `json:"unapplied_ratings,omitempty"`
 
-	loc *time.Location
+	loc   *time.Location
+	start time.Time
 }
 
 // Overview is the exercise overview: what ran, when, with whom.
@@ -77,6 +85,14 @@ type ItemReport struct {
 	// audience member to learn); Slowest its slowest link.
 	Critical string   `json:"critical_learner,omitempty"`
 	Slowest  *Segment `json:"slowest_link,omitempty"`
+	// Objective and Expected are the inject's MSEL columns: the exercise
+	// objective it serves and the players' expected action.
+	Objective string `json:"objective,omitempty"`
+	Expected  string `json:"expected,omitempty"`
+	// Rating is the inject's HSEEP rating computed from the run (see
+	// rateItem), RatingBasis the figures it rests on.
+	Rating      string `json:"rating"`
+	RatingBasis string `json:"rating_basis"`
 }
 
 // ReachPoint is the audience reached at a time since the inject.
@@ -203,17 +219,6 @@ type Drop struct {
 	Reason   string  `json:"reason"`
 }
 
-// Finding is one ranked bottleneck or problem, in words a planner can act on.
-type Finding struct {
-	Rank    int      `json:"rank"`
-	Kind    string   `json:"kind"` // a segment kind, or "deadline", "drop", "unreached"
-	Where   string   `json:"where"`
-	Seconds float64  `json:"seconds"` // time-to-reach it cost, summed over items
-	Items   []string `json:"items"`
-	Text    string   `json:"text"`
-	Action  string   `json:"action"`
-}
-
 var consentTypes = map[string]bool{"consent-request": true, "consent-grant": true, "consent-refuse": true}
 
 // msgKey identifies a message: its sender and the sender's counter.
@@ -313,7 +318,7 @@ func Build(lg *Log) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run header: bad start %q: %v", info.Start, err)
 	}
-	r := &Report{loc: loc, Live: []LiveAction{}, Items: []ItemReport{}, Timeline: []Learning{},
+	r := &Report{loc: loc, start: start, Live: []LiveAction{}, Items: []ItemReport{}, Timeline: []Learning{},
 		Channels: []ChannelReport{}, Agencies: []AgencyReport{}, Deadlines: []DeadlineMissed{}, Drops: []Drop{},
 		Findings: []Finding{}}
 	wall := func(sec float64) string {
@@ -425,7 +430,8 @@ func Build(lg *Log) (*Report, error) {
 			OriginatorControl: desc.OriginatorControl, Originator: desc.Originator, To: desc.To,
 			AtSeconds: desc.AtSeconds, At: wall(desc.AtSeconds), Audience: desc.Audience,
 			DeadlineSeconds: desc.DeadlineSeconds, Reached: s.Reached, TimeToReachSeconds: s.TimeToReachSeconds,
-			DeadlineMet: s.DeadlineMet, Curve: []ReachPoint{{0, 0}}, Learned: []Learning{}, NeverLearned: []string{}}
+			DeadlineMet: s.DeadlineMet, Curve: []ReachPoint{{0, 0}}, Learned: []Learning{}, NeverLearned: []string{},
+			Objective: strings.TrimSpace(desc.Objective), Expected: strings.TrimSpace(desc.Expected)}
 		for j, x := range s.Learned {
 			ir.Curve = append(ir.Curve, ReachPoint{x, j + 1})
 		}
@@ -471,8 +477,23 @@ func Build(lg *Log) (*Report, error) {
 		r.Timeline = append(r.Timeline, ir.Learned...)
 	}
 	slices.SortStableFunc(r.Timeline, func(x, y Learning) int { return cmp.Compare(x.TSeconds, y.TSeconds) })
+	for i := range r.Items {
+		rateItem(r, &r.Items[i])
+	}
 	r.Findings = findings(r)
+	r.objectives(lg)
+	r.summarise()
 	return r, nil
+}
+
+// wall writes a simulated time as the scenario's calendar shows it.
+func (r *Report) wall(sec float64) string {
+	return r.at(sec).Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+// at is the calendar instant of a simulated time.
+func (r *Report) at(sec float64) time.Time {
+	return r.start.Add(time.Duration(ms(sec)) * time.Millisecond).In(r.loc)
 }
 
 // path reconstructs how the agency of know event k learned its item:

@@ -122,7 +122,8 @@ func liveMark(live bool) string {
 var funcs = template.FuncMap{
 	"live": liveText, "livemark": liveMark,
 	"human": Human, "opt": optHuman, "met": metText, "path": PathText, "slowest": slowestText,
-	"variant": variantName, "join": strings.Join,
+	"variant": variantName, "join": strings.Join, "pct": pct, "priority": priorityText,
+	"ratingclass": ratingClass, "ratingline": ratingLine,
 	"deref": func(p *int) int {
 		if p == nil {
 			return 0
@@ -135,25 +136,30 @@ var funcs = template.FuncMap{
 		}
 		return *p
 	},
-	"hours": func(sec float64) string { return fmt.Sprintf("%.1f h", sec/3600) },
 }
 
 type htmlData struct {
-	R        *Report
-	Reach    []*Chart
-	Timeline *Chart
-	Latency  *Chart
-	Waits    *Chart
+	R          *Report
+	Objectives []objectiveView
+	Method     []string
+	Timeline   *Chart
+	Latency    *Chart
+	Waits      *Chart
 }
 
 // HTML writes the report as one self-contained page: no scripts, no
 // fonts or styles from elsewhere, charts as inline SVG.
 func (r *Report) HTML(w io.Writer) error {
-	d := htmlData{R: r}
-	var err error
-	if d.Reach, d.Timeline, d.Latency, d.Waits, err = r.charts(); err != nil {
+	reach, timeline, latency, waits, err := r.charts()
+	if err != nil {
 		return err
 	}
+	byItem := map[string]*Chart{}
+	for i, c := range reach {
+		byItem[r.Items[i].ID] = c
+	}
+	d := htmlData{R: r, Objectives: r.objectiveViews(byItem), Method: Methodology(),
+		Timeline: timeline, Latency: latency, Waits: waits}
 	return pageTmpl.Execute(w, d)
 }
 
@@ -167,6 +173,8 @@ header.top { border-bottom: 3px solid var(--ink); margin-bottom: 16px; }
 h1 { font-size: 26px; color: var(--ink); margin: 8px 0 4px; }
 h2 { font-size: 20px; color: var(--ink); border-bottom: 1px solid var(--line); padding-bottom: 4px; margin-top: 36px; }
 h3 { font-size: 16px; margin: 24px 0 6px; }
+h4 { font-size: 14px; margin: 18px 0 4px; color: var(--ink); text-transform: uppercase; letter-spacing: .04em; }
+h5 { font-size: 14px; margin: 14px 0 4px; }
 .sub { color: var(--muted); margin: 0 0 12px; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -175,16 +183,21 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0 16px; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 figure.chart { margin: 12px 0 20px; }
-figure.chart svg { width: 100%; max-width: 720px; height: auto; display: block; }
+figure.chart svg { width: 100%; max-width: 760px; height: auto; display: block; }
 figure.chart figcaption { color: var(--muted); font-size: 13px; }
 .bad { color: var(--warn); font-weight: 600; } .good { color: var(--ok); font-weight: 600; }
 .path { font-family: "Liberation Mono", "DejaVu Sans Mono", monospace; font-size: 12px; }
-ol.findings li { margin-bottom: 10px; } ol.findings .action { color: var(--muted); display:block; }
+ol.findings li { margin-bottom: 10px; } .action { color: var(--muted); display:block; }
 nav.toc { font-size: 13px; } nav.toc a { margin-right: 12px; color: var(--ink); }
-.item { border-left: 4px solid var(--ink); padding-left: 14px; margin: 20px 0; }
+.item { border-left: 4px solid var(--line); padding-left: 14px; margin: 16px 0; }
+article.objective { border-left: 4px solid var(--ink); padding-left: 16px; margin: 28px 0; }
+.rating { display: inline-block; min-width: 1.6em; text-align: center; font-weight: 700; border-radius: 3px; padding: 0 6px; color: #fff; }
+.rating-p { background: #2e7d32; } .rating-s { background: #b7950b; } .rating-m { background: #d35400; } .rating-u { background: #922b21; }
+.prio-high { color: var(--warn); font-weight: 600; } .prio-medium { color: #b9770e; font-weight: 600; } .prio-low { color: var(--muted); }
+.expected { background: #f6f8fa; padding: 6px 10px; border-radius: 3px; }
 @media print {
   body { background: #fff; font-size: 11pt; } main { max-width: none; padding: 0; }
-  nav.toc { display: none; } h2 { break-after: avoid; } figure.chart, .item h3, tr { break-inside: avoid; }
+  nav.toc { display: none; } h2, h3, h4 { break-after: avoid; } figure.chart, .item h5, tr, li { break-inside: avoid; }
 }
 `
 
@@ -198,15 +211,35 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE 
 </head>
 <body>
 <main>
-{{with .R.Overview}}
+{{with .R.Summary}}
 <header class="top">
-<p class="sub">After-action report · Liaison simulation</p>
+<p class="sub">After-action report and improvement plan · Liaison simulation</p>
 <h1>{{.Title}}</h1>
 <p class="sub">{{.Scenario}} · seed {{.Seed}} · variant {{variant .Variant}}</p>
 </header>
-<nav class="toc"><a href="#overview">Overview</a><a href="#injects">Injects</a><a href="#timeline">Timeline</a><a href="#channels">Channels</a><a href="#agencies">Agencies</a><a href="#problems">Deadlines and drops</a><a href="#findings">Findings</a></nav>
+<nav class="toc"><a href="#summary">Executive summary</a><a href="#overview">Exercise overview</a><a href="#objectives">Analysis of objectives</a><a href="#plan">Improvement plan</a><a href="#analysis">Supporting analysis</a><a href="#method">Methodology</a></nav>
+<section id="summary">
+<h2>1. Executive summary</h2>
+<dl class="facts">
+<dt>Scenario</dt><dd>{{.Title}} ({{.Scenario}}, variant {{variant .Variant}}, seed {{.Seed}})</dd>
+<dt>Exercised</dt><dd>{{.Exercised}}</dd>
+<dt>Injects</dt><dd>{{.Injects}}</dd>
+<dt>Participating agencies</dt><dd>{{.Agencies}}: {{range $i, $c := .Countries}}{{if $i}}; {{end}}<strong>{{$c.Country}}</strong> {{join $c.Agencies ", "}}{{end}}</dd>
+</dl>
+<h3>Objectives and ratings</h3>
+<table class="ratings"><tr><th class="num">#</th><th>objective</th><th>rating</th></tr>
+{{range .Objectives}}<tr data-objective="{{.ID}}"><td class="num">{{.ID}}</td><td>{{.Objective}}</td><td><span class="{{ratingclass .Rating}}" data-rating="{{.Rating}}">{{.Rating}}</span> {{.RatingText}}{{if .Evaluated}} (evaluators' rating){{end}}</td></tr>
+{{end}}</table>
+<h3>Major strengths</h3>
+{{if .Strengths}}<ul>{{range .Strengths}}<li>{{.}}</li>{{end}}</ul>{{else}}<p>None by the rules of the methodology note.</p>{{end}}
+<h3>Most important findings</h3>
+{{if .KeyFindings}}<ol class="findings">{{range .KeyFindings}}<li><span class="prio-{{.Priority}}">{{priority .Priority}}</span> · <strong>{{.Text}}</strong><span class="action">{{.Action}}</span></li>
+{{end}}</ol>{{else}}<p>No area for improvement: every audience learned every inject in time, and no stretch of time stood out.</p>{{end}}
+</section>
+{{end}}
+{{with .R.Overview}}
 <section id="overview">
-<h2>1. Exercise overview</h2>
+<h2>2. Exercise overview</h2>
 <dl class="facts">
 <dt>Scenario</dt><dd>{{.Scenario}} — {{.Title}}</dd>
 <dt>Seed, variant</dt><dd>{{.Seed}}, {{variant .Variant}}</dd>
@@ -228,48 +261,71 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE 
 {{range .R.Live}}<tr><td>{{.At}}</td><td>{{live .Action}}</td><td>{{.Item}}</td></tr>
 {{end}}</table>{{end}}
 </section>
-<section id="injects">
-<h2>2. Injects: reach and paths</h2>
-{{range $i, $it := .R.Items}}
+<section id="objectives">
+<h2>3. Analysis of objectives</h2>
+{{range .Objectives}}{{$o := .O}}
+<article class="objective" id="objective-{{$o.ID}}" data-objective="{{$o.ID}}">
+<h3>Objective {{$o.ID}}: {{$o.Title}} <span class="{{ratingclass $o.Rating}}" data-rating="{{$o.Rating}}">{{$o.Rating}}</span></h3>
+<h4>Expected actions</h4>
+<ul class="expected">{{range $o.Expected}}<li><strong>{{.Item}}</strong>: {{.Text}}</li>{{end}}</ul>
+<h4>What happened</h4>
+{{range .Items}}{{$it := .It}}
 <div class="item">
-<h3>{{$it.ID}} — {{$it.Summary}}{{livemark $it.Live}}</h3>
+<h5>{{$it.ID}} — {{$it.Summary}}{{livemark $it.Live}}</h5>
 <dl class="facts">
 <dt>Delivered</dt><dd>{{$it.At}} to {{$it.To}} ({{$it.Type}}, TLP:{{$it.TLP}}{{if $it.OriginatorControl}}, originator control by {{$it.Originator}}{{end}})</dd>
 <dt>Reach</dt><dd>{{$it.Reached}}/{{len $it.Audience}} of the audience{{if $it.ReachedAtDeadline}}; {{deref $it.ReachedAtDeadline}}/{{len $it.Audience}} by the deadline{{end}}</dd>
 <dt>Time to reach</dt><dd>{{opt $it.TimeToReachSeconds}}{{if $it.DeadlineSeconds}}, deadline {{human (val $it.DeadlineSeconds)}}: {{if eq (met $it.DeadlineMet) "met"}}<span class="good">met</span>{{else}}<span class="bad">missed</span>{{end}}{{end}}</dd>
-{{if $it.Critical}}<dt>Last to learn</dt><dd>{{$it.Critical}}; slowest link on its path: <strong>{{slowest $it.Slowest}}</strong></dd>{{end}}
+<dt>Inject rating</dt><dd><span class="{{ratingclass $it.Rating}}">{{$it.Rating}}</span> {{$it.RatingBasis}}</dd>
+{{with .Last}}<dt>Last to learn</dt><dd>{{.Agency}} after {{human .SinceInject}}, by <span class="path">{{path .}}</span>; slowest link: <strong>{{slowest .Slowest}}</strong></dd>{{end}}
 {{if $it.NeverLearned}}<dt>Never learned</dt><dd class="bad">{{join $it.NeverLearned ", "}}</dd>{{end}}
+{{if .Drops}}<dt>Drops</dt><dd>{{range .Drops}}{{.}}<br>{{end}}</dd>{{end}}
+{{if .Replies}}<dt>Late answers</dt><dd>{{range .Replies}}{{.Agency}} at {{.At}} (deadline {{human .DeadlineSeconds}})<br>{{end}}</dd>{{end}}
 </dl>
-{{with index $.Reach $i}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>{{.Title}}: the step line counts audience members who know; dashed lines mark the audience size and the deadline.</figcaption></figure>{{end}}
+{{with .Chart}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>{{.Title}}: the step line counts audience members who know; dashed lines mark the audience size and the deadline.</figcaption></figure>{{end}}
 <table><tr><th>agency</th><th>learned</th><th class="num">after</th><th>path</th><th>slowest link</th></tr>
 {{range $it.Learned}}<tr><td>{{.Agency}}{{if not .InAudience}} <small>(not in audience)</small>{{end}}</td><td>{{.At}}</td><td class="num">{{human .SinceInject}}</td><td class="path">{{path .}}</td><td>{{slowest .Slowest}}</td></tr>
 {{end}}</table>
 </div>
 {{end}}
+{{if $o.Facilitator}}<h5>Facilitator's actions meanwhile</h5>
+<ul>{{range $o.Facilitator}}<li>{{.At}}: {{live .Action}}{{if .Item}} {{.Item}}{{end}}</li>{{end}}</ul>{{end}}
+<h5>Player decisions and evaluator notes</h5>
+{{if $o.Observations}}<ul>{{range $o.Observations}}<li>{{.At}} · {{.Kind}}{{if .Agency}} · {{.Agency}}{{end}}: {{.Text}}</li>{{end}}</ul>{{else}}<p class="sub">None recorded in the event log.</p>{{end}}
+<h4>Rating</h4>
+<p class="rating-line"><span class="{{ratingclass $o.Rating}}" data-rating="{{$o.Rating}}">{{$o.Rating}}</span> <strong>{{$o.RatingText}}</strong>. {{ratingline $o}}</p>
+<h4>Strengths</h4>
+{{if $o.Strengths}}<ul>{{range $o.Strengths}}<li>{{.Text}}</li>{{end}}</ul>{{else}}<p class="sub">None by the rules of the methodology note.</p>{{end}}
+<h4>Areas for improvement</h4>
+{{if .Findings}}<ul>{{range .Findings}}<li><a href="#finding-{{.Rank}}">#{{.Rank}}</a> <span class="prio-{{.Priority}}">{{priority .Priority}}</span> · {{.Text}}</li>{{end}}</ul>{{else}}<p class="sub">None.</p>{{end}}
+</article>
+{{end}}
+{{if .R.Unrated}}<p class="bad">The scenario rates objectives that no inject carries (not applied): {{range .R.Unrated}}“{{.Objective}}” {{.Rating}}; {{end}}</p>{{end}}
 </section>
-<section id="timeline">
-<h2>3. Timeline: who knew what when</h2>
-{{with .Timeline}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Each mark is an agency learning an item, by simulated time since the start.</figcaption></figure>{{end}}
+<section id="plan">
+<h2>4. Improvement plan</h2>
+{{if .R.Findings}}<table class="plan"><tr><th class="num">#</th><th>objective</th><th>issue (area for improvement)</th><th>recommendation</th><th>responsible agency</th><th>priority</th></tr>
+{{range .R.Findings}}<tr id="finding-{{.Rank}}"><td class="num">{{.Rank}}</td><td>{{if .Objective}}{{.Objective}}{{else}}General{{end}}</td><td>{{.Text}}</td><td>{{.Action}}</td><td>{{join .Responsible ", "}}</td><td class="prio-{{.Priority}}">{{priority .Priority}}</td></tr>
+{{end}}</table>{{else}}<p>Nothing to improve by the rules of the methodology note.</p>{{end}}
+</section>
+<section id="analysis">
+<h2>5. Supporting analysis</h2>
+<h3 id="timeline">5.1 Timeline: who knew what when</h3>
+{{with .Timeline}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Each mark is an agency learning an item, on the scenario's calendar.</figcaption></figure>{{end}}
 <table><tr><th>time</th><th>item</th><th>agency</th><th class="num">after inject</th></tr>
 {{range .R.Timeline}}<tr><td>{{.At}}</td><td>{{.Item}}</td><td>{{.Agency}}</td><td class="num">{{human .SinceInject}}</td></tr>
 {{end}}</table>
-</section>
-<section id="channels">
-<h2>4. Channels</h2>
+<h3 id="channels">5.2 Channels</h3>
 <table><tr><th>channel</th><th>topology</th><th class="num">messages</th><th class="num">delivered</th><th class="num">mean</th><th class="num">p50</th><th class="num">p95</th><th class="num">max</th></tr>
 {{range .R.Channels}}<tr><td>{{.ID}}</td><td>{{.Topology}}</td><td class="num">{{.Messages}}</td><td class="num">{{.Delivered}}</td><td class="num">{{human .LatencyMeanSeconds}}</td><td class="num">{{human .LatencyP50Seconds}}</td><td class="num">{{human .LatencyP95Seconds}}</td><td class="num">{{human .LatencyMaxSeconds}}</td></tr>
 {{end}}</table>
 {{with .Latency}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Latency of each hop (deliveries in brackets): box from the 25th to the 75th percentile, median line, whiskers and outliers.</figcaption></figure>{{end}}
-</section>
-<section id="agencies">
-<h2>5. Agencies: queues, office hours and consent</h2>
+<h3 id="agencies">5.3 Agencies: queues, office hours and consent</h3>
 <table><tr><th>agency</th><th>hours</th><th class="num">staff</th><th class="num">handled</th><th class="num">max queue</th><th class="num">mean wait</th><th class="num">held</th><th class="num">hold time</th><th class="num">queue time</th><th class="num">consent asked</th><th class="num">consent wait</th><th class="num">granted/refused</th></tr>
 {{range .R.Agencies}}<tr><td>{{.ID}}</td><td>{{.Hours}}</td><td class="num">{{.Staff}}</td><td class="num">{{.Handled}}</td><td class="num">{{.MaxQueue}}</td><td class="num">{{human .MeanWaitSeconds}}</td><td class="num">{{.Held}}</td><td class="num">{{human .HoldSeconds}}</td><td class="num">{{human .QueueSeconds}}</td><td class="num">{{.ConsentRequests}}</td><td class="num">{{human .ConsentWaitSeconds}}</td><td class="num">{{.ConsentGranted}}/{{.ConsentRefused}}</td></tr>
 {{end}}</table>
 {{with .Waits}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Time messages waited at each agency: for opening hours, for staff, and (at the asking agency) for the originator's consent under the third-party rule.</figcaption></figure>{{end}}
-</section>
-<section id="problems">
-<h2>6. Deadlines missed and drops</h2>
+<h3 id="problems">5.4 Deadlines missed and drops</h3>
 {{if .R.Deadlines}}<table><tr><th>time</th><th>item</th><th>agency</th><th class="num">deadline</th><th class="num">reached by then</th></tr>
 {{range .R.Deadlines}}<tr><td>{{.At}}</td><td>{{.Item}}</td><td>{{if .Agency}}{{.Agency}} (reply){{else}}audience{{end}}</td><td class="num">{{human .DeadlineSeconds}}</td><td class="num">{{.Reached}}{{if .Audience}}/{{.Audience}}{{end}}</td></tr>
 {{end}}</table>{{else}}<p>No deadline was missed.</p>{{end}}
@@ -277,13 +333,10 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE 
 {{range .R.Drops}}<tr><td>{{.At}}</td><td>{{.Agency}}</td><td>{{.To}}</td><td>{{.Item}}</td><td>{{.Type}}</td><td class="bad">{{.Reason}}</td></tr>
 {{end}}</table>{{else}}<p>No message was dropped.</p>{{end}}
 </section>
-<section id="findings">
-<h2>7. Findings: bottlenecks, ranked</h2>
-<p class="sub">Each item's time to reach is split along the path of its last audience member to learn it; the time is charged to agencies (office hours, queue, handling), channels (transit) and the third-party rule (consent round trips), and summed over items.</p>
-{{if .R.Findings}}<ol class="findings">
-{{range .R.Findings}}<li><strong>{{.Text}}</strong><span class="action">{{.Action}}</span></li>
-{{end}}</ol>{{else}}<p>Nothing to report: no item had a path to analyse.</p>{{end}}
-</section>
+<section id="method">
+<h2>6. Methodology</h2>
+{{range .Method}}<p>{{.}}</p>
+{{end}}</section>
 </main>
 </body>
 </html>

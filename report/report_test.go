@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"liaison/agents"
 	"liaison/broker"
 	"liaison/events"
+	"liaison/internal/golden"
 	"liaison/scenarios"
 	"liaison/sim"
 )
@@ -104,18 +104,31 @@ func TestBadLogs(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite the golden files, and the live run's log they are made from")
+// storedLog returns the log of a run kept in testdata/NAME.jsonl. With
+// -update it runs again (run) and rewrites the file; otherwise reports
+// are made from the stored log, so an engine change does not move the
+// golden files made from it.
+func storedLog(t *testing.T, name string, run func() []byte) []byte {
+	t.Helper()
+	path := "testdata/" + name + ".jsonl"
+	if golden.Updating() {
+		if err := os.WriteFile(path, run(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run the test with -update to make it)", err)
+	}
+	return log
+}
 
 // liveLog returns the log of a live exercise on ctg-threat-warning: the
 // facilitator pauses the clock, delivers an inject (through the checks a
-// live inject goes through) and resumes. With -update it runs the exercise
-// again, replaying the actions, and rewrites testdata/live.jsonl; otherwise
-// the report is made from the stored log, so an engine change does not
-// move the golden file.
+// live inject goes through) and resumes.
 func liveLog(t *testing.T) []byte {
 	t.Helper()
-	const path = "testdata/live.jsonl"
-	if *update {
+	return storedLog(t, "live", func() []byte {
 		sc, err := scenarios.Builtin("ctg-threat-warning")
 		if err != nil {
 			t.Fatal(err)
@@ -138,44 +151,34 @@ func liveLog(t *testing.T) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	log, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to make it)", err)
-	}
-	return log
+		return buf.Bytes()
+	})
 }
 
-// TestMarkdownGolden: the Markdown report of a live exercise, whose log
-// holds a live inject, a pause and a resume, is what a person reviewed.
+// TestMarkdownGolden: the Markdown reports that a person reviewed: a live
+// exercise (a live inject, a pause and a resume), and two built-in
+// scenarios whose injects serve objectives, one with objectives performed
+// with some and without challenges, one with major challenges (audience
+// members that TLP kept from learning).
 func TestMarkdownGolden(t *testing.T) {
-	r := build(t, liveLog(t))
-	if len(r.Live) != 3 || !r.Items[len(r.Items)-1].Live {
-		t.Fatalf("the live actions are not in the report: %+v", r.Live)
-	}
-	var md bytes.Buffer
-	if err := r.Render(&md, "md"); err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "testdata/live.md", md.Bytes())
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (rerun with -update after reviewing):\n--- got\n%s", path, got)
+	for _, name := range []string{"live", "ctg-threat-warning", "dk-national-circle"} {
+		t.Run(name, func(t *testing.T) {
+			var log []byte
+			if name == "live" {
+				log = liveLog(t)
+			} else {
+				log = storedLog(t, name, func() []byte { b, _ := runLog(t, name, "", 1); return b })
+			}
+			r := build(t, log)
+			if name == "live" && (len(r.Live) != 3 || !r.Items[len(r.Items)-1].Live) {
+				t.Fatalf("the live actions are not in the report: %+v", r.Live)
+			}
+			var md bytes.Buffer
+			if err := r.Render(&md, "md"); err != nil {
+				t.Fatal(err)
+			}
+			golden.Assert(t, "testdata/"+name+".md", md.Bytes())
+		})
 	}
 }
 
@@ -220,7 +223,8 @@ func TestFormats(t *testing.T) {
 	if err := json.Unmarshal(j1.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"overview", "items", "timeline", "channels", "agencies", "deadlines_missed", "drops", "findings"} {
+	for _, k := range []string{"executive_summary", "overview", "objectives", "findings", "items", "timeline", "channels",
+		"agencies", "deadlines_missed", "drops"} {
 		if _, ok := back[k]; !ok {
 			t.Errorf("JSON report lacks %q", k)
 		}
@@ -268,7 +272,7 @@ func renderInBrowser(t *testing.T, bin, page, png string) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--enable-logging=stderr", "--v=0", "--window-size=1280,3000",
+		"--user-data-dir="+t.TempDir(), "--enable-logging=stderr", "--v=0", "--window-size=1280,4000",
 		"--screenshot="+png, "file://"+page)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -284,6 +288,41 @@ func consoleErrors(log string) []string {
 	return consoleLine.FindAllString(log, -1)
 }
 
+// dumpDOM loads an HTML file in headless Chromium and returns the DOM as
+// the browser built it.
+func dumpDOM(t *testing.T, bin, page string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+page)
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium --dump-dom: %v\n%s", err, errs.String())
+	}
+	return out.String()
+}
+
+// domText escapes text as Chromium serialises it in a DOM dump.
+func domText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\u00a0", "&nbsp;").Replace(s)
+}
+
+var (
+	h2Tag      = regexp.MustCompile(`(?s)<h2[^>]*>(.*?)</h2>`)
+	h4Tag      = regexp.MustCompile(`(?s)<h4[^>]*>(.*?)</h4>`)
+	ratingSpan = regexp.MustCompile(`data-rating="([A-Z]+)"`)
+)
+
+// TestHTMLInBrowser renders the report of a built-in scenario whose injects
+// serve objectives, one of them rated by the evaluators, in Chromium, and
+// checks the page the browser built: the HSEEP sections in order
+// (executive summary first), every objective with its expected actions,
+// what happened, rating, strengths and areas for improvement, and the
+// ratings in the objective and in the summary table. It keeps a
+// screenshot in testdata/out (ignored by git) for a person to look at.
 func TestHTMLInBrowser(t *testing.T) {
 	bin := chromium(t)
 	dir := t.TempDir()
@@ -294,7 +333,9 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatal("the console check did not see a deliberate script error")
 	}
 
-	log, _ := runLog(t, "ctg-threat-warning", "", 1)
+	const evaluated = "Respect for TLP and the third-party rule under time pressure."
+	log := ratedLog(t, scenarios.ObjectiveRating{Objective: evaluated, Rating: "M",
+		Reason: "Säpo's attempts to pass the identity on show that the handling caveat was not understood"})
 	r := build(t, log)
 	var page bytes.Buffer
 	if err := r.Render(&page, "html"); err != nil {
@@ -319,16 +360,97 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	shots, err := os.MkdirTemp("", "liaison-report-shot-")
+
+	dom := dumpDOM(t, bin, file)
+	var sections []string
+	for _, m := range h2Tag.FindAllStringSubmatch(dom, -1) {
+		sections = append(sections, m[1])
+	}
+	wantSections := []string{"1. Executive summary", "2. Exercise overview", "3. Analysis of objectives",
+		"4. Improvement plan", "5. Supporting analysis", "6. Methodology"}
+	if !slices.Equal(sections, wantSections) {
+		t.Errorf("sections in the browser: %q\nwant %q", sections, wantSections)
+	}
+	summary := dom[strings.Index(dom, `<section id="summary">`):strings.Index(dom, `<section id="overview">`)]
+	if len(r.Objectives) != 2 {
+		t.Fatalf("ctg-threat-warning has two objectives; the report has %d", len(r.Objectives))
+	}
+	for _, o := range r.Objectives {
+		if o.Objective == "" || !liaison.Rating(o.Rating).Valid() {
+			t.Errorf("objective %s: %q rated %q", o.ID, o.Objective, o.Rating)
+		}
+		start := strings.Index(dom, `<article class="objective" id="objective-`+o.ID+`"`)
+		if start < 0 {
+			t.Errorf("objective %s is not on the page", o.ID)
+			continue
+		}
+		art := dom[start : start+strings.Index(dom[start:], "</article>")]
+		if !strings.Contains(art, "Objective "+o.ID+": "+domText(o.Objective)) {
+			t.Errorf("objective %s: its heading does not name %q", o.ID, o.Objective)
+		}
+		var heads []string
+		for _, m := range h4Tag.FindAllStringSubmatch(art, -1) {
+			heads = append(heads, m[1])
+		}
+		if want := []string{"Expected actions", "What happened", "Rating", "Strengths", "Areas for improvement"}; !slices.Equal(heads, want) {
+			t.Errorf("objective %s: parts %q, want %q", o.ID, heads, want)
+		}
+		for _, it := range o.Items {
+			var item *ItemReport
+			for i := range r.Items {
+				if r.Items[i].ID == it {
+					item = &r.Items[i]
+				}
+			}
+			if !strings.Contains(art, domText(item.Expected)) {
+				t.Errorf("objective %s: the expected action of %s is missing", o.ID, it)
+			}
+		}
+		if m := ratingSpan.FindStringSubmatch(art); m == nil || m[1] != o.Rating {
+			t.Errorf("objective %s: rating on the page %v, want %s", o.ID, m, o.Rating)
+		}
+		if !strings.Contains(art, liaison.Rating(o.Rating).Text()) {
+			t.Errorf("objective %s: the rating's words %q are missing", o.ID, liaison.Rating(o.Rating).Text())
+		}
+		row := regexp.MustCompile(`(?s)<tr data-objective="` + o.ID + `">.*?</tr>`).FindString(summary)
+		if m := ratingSpan.FindStringSubmatch(row); m == nil || m[1] != o.Rating || !strings.Contains(row, domText(o.Objective)) {
+			t.Errorf("objective %s: the summary's row %q does not give %s %s", o.ID, row, o.Objective, o.Rating)
+		}
+	}
+	if o := r.Objectives[1]; o.Objective != evaluated || o.Rating != "M" || !o.Evaluated || !strings.Contains(dom, "Rated by the evaluators") {
+		t.Errorf("the evaluators' rating is not shown: %+v", o)
+	}
+
+	shots := filepath.Join("testdata", "out")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	png, err := filepath.Abs(filepath.Join(shots, "ctg-threat-warning.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	png := filepath.Join(shots, "report.png")
 	out := renderInBrowser(t, bin, file, png)
 	if errs := consoleErrors(out); len(errs) > 0 {
 		t.Errorf("console messages while loading the report:\n%s", strings.Join(errs, "\n"))
 	}
 	t.Logf("screenshot of the report: %s", png)
+}
+
+// ratedLog runs ctg-threat-warning (seed 1) with the evaluators' ratings
+// added to the scenario.
+func ratedLog(t *testing.T, ratings ...scenarios.ObjectiveRating) []byte {
+	t.Helper()
+	sc, err := scenarios.Builtin("ctg-threat-warning")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rated := *sc
+	rated.Ratings = append(slices.Clone(sc.Ratings), ratings...)
+	var buf bytes.Buffer
+	if _, err := sim.Run(context.Background(), sim.Config{Scenario: &rated, Seed: 1, Events: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // onlySVGNamespaces reports whether every http:// in the page is an SVG or

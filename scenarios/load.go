@@ -164,6 +164,9 @@ func (s *Scenario) warnings() ErrorList {
 		base[p.path+"\x00"+p.msg] = true
 		out = append(out, s.warningAt(p.path, p.kind, p.msg))
 	}
+	for _, p := range ratingWarnings(s) { // variants do not change the injects
+		out = append(out, s.warningAt(p.path, p.kind, p.msg))
+	}
 	for k, v := range s.Variants {
 		applied, org := s.apply(k)
 		for _, p := range consentWarnings(applied) {

@@ -56,6 +56,7 @@ func check(s *Scenario, given func(string) bool) []problem {
 	c.channelShapes()
 	c.rules()
 	c.injects()
+	c.ratings()
 	c.background()
 	c.reachability()
 	return c.problems
@@ -357,6 +358,57 @@ func (c *checker) inject(i int, in Inject) {
 	if c.s.Duration > 0 && in.At >= c.s.Duration {
 		c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, c.s.Duration)
 	}
+}
+
+// ratings checks the evaluators' ratings: one per objective, each naming
+// one. Whether an inject carries that objective is only a warning
+// (ratingWarnings): a MSEL import checks the scenario without its injects
+// before it reads the new ones.
+func (c *checker) ratings() {
+	seen := map[string]int{}
+	for i, r := range c.s.Ratings {
+		p := index("ratings", i) + ".objective"
+		obj := strings.TrimSpace(r.Objective)
+		if obj == "" {
+			if c.given(p) {
+				c.addf(p, BadValue, "ratings[%d] names no objective; expected an objective as the injects' objective field writes it", i)
+			}
+			continue
+		}
+		if j, dup := seen[obj]; dup {
+			c.addf(p, Duplicate, "objective %q is rated twice (also ratings[%d]); expected one rating per objective", obj, j)
+			continue
+		}
+		seen[obj] = i
+	}
+}
+
+// ratingWarnings finds ratings of objectives that no inject carries: they
+// rate nothing, most likely because the objective's text changed.
+func ratingWarnings(s *Scenario) []problem {
+	var objectives []string
+	for _, in := range s.Injects {
+		if o := strings.TrimSpace(in.Objective); o != "" && !slices.Contains(objectives, o) {
+			objectives = append(objectives, o)
+		}
+	}
+	var out []problem
+	for i, r := range s.Ratings {
+		obj := strings.TrimSpace(r.Objective)
+		if obj == "" || slices.Contains(objectives, obj) {
+			continue
+		}
+		hint := "no inject has an objective"
+		if len(objectives) > 0 {
+			hint = fmt.Sprintf("the injects' objectives are %q", objectives)
+			if near := nearest(obj, objectives); near != "" {
+				hint = fmt.Sprintf("did you mean %q?", near)
+			}
+		}
+		out = append(out, problem{index("ratings", i) + ".objective", BadValue,
+			fmt.Sprintf("no inject has the objective %q, so this rating applies to nothing; expected an objective exactly as an inject writes it (%s)", obj, hint)})
+	}
+	return out
 }
 
 func (c *checker) background() {

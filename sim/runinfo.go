@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"time"
 
 	"liaison"
@@ -70,6 +71,10 @@ func runInfo(sc *scenarios.Scenario, seed uint64, variant string) *events.RunInf
 			d.DeadlineSeconds = &s
 		}
 		ri.Items = append(ri.Items, d)
+	}
+	for _, r := range sc.Ratings {
+		ri.Ratings = append(ri.Ratings, events.ObjectiveRating{Objective: strings.TrimSpace(r.Objective),
+			Rating: string(r.Rating), Reason: r.Reason})
 	}
 	return ri
 }
