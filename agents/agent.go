@@ -23,6 +23,7 @@ type work struct {
 	src     int32 // tie-break key: (src, seq) is unique per agency
 	seq     uint64
 	handled liaison.Time
+	sum     uint64 // the payload's checksum, as it arrived
 }
 
 func (w *work) before(o *work) bool {

@@ -18,9 +18,9 @@ type expected struct {
 
 func newExpectSet() expectSet { return expectSet{} }
 
-// add lists a message due at t.
-func (s *expectSet) add(id msgID, t liaison.Time) {
-	s.at.put(id, t)
+// add lists a message due at t whose payload has checksum sum.
+func (s *expectSet) add(id msgID, t liaison.Time, sum uint64) {
+	s.at.put(id, t, sum)
 	h := append(s.heap, expected{id, t})
 	i := len(h) - 1
 	for i > 0 {
@@ -35,11 +35,11 @@ func (s *expectSet) add(id msgID, t liaison.Time) {
 }
 
 // match takes an arrival off the list: it reports false when no message
-// with that id and delivery time was expected (a forgery, a copy, or a
-// message mangled on the way).
-func (s *expectSet) match(id msgID, t liaison.Time) bool {
-	want, ok := s.at.get(id)
-	if !ok || want != t {
+// with that id, delivery time and payload was expected (a forgery, a copy,
+// or a message altered on the way).
+func (s *expectSet) match(id msgID, t liaison.Time, sum uint64) bool {
+	want, wantSum, ok := s.at.get(id)
+	if !ok || want != t || wantSum != sum {
 		return false
 	}
 	s.at.del(id)
@@ -57,7 +57,7 @@ func (s *expectSet) len() int { return s.at.n }
 func (s *expectSet) min() liaison.Time {
 	for len(s.heap) > 0 {
 		top := s.heap[0]
-		if t, ok := s.at.get(top.id); ok && t == top.at {
+		if t, _, ok := s.at.get(top.id); ok && t == top.at {
 			return top.at
 		}
 		s.pop()
@@ -96,6 +96,7 @@ func (s *expectSet) pop() {
 type idTable struct {
 	keys []uint64 // packed ids; 0 is an empty slot
 	vals []liaison.Time
+	sums []uint64 // the payloads' checksums
 	n    int
 }
 
@@ -112,22 +113,22 @@ func (t *idTable) slot(k uint64) int {
 	return int((k * 0x9E3779B97F4A7C15) >> 32 & uint64(len(t.keys)-1))
 }
 
-func (t *idTable) get(id msgID) (liaison.Time, bool) {
+func (t *idTable) get(id msgID) (liaison.Time, uint64, bool) {
 	k, ok := pack(id)
 	if !ok || t.n == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	for i := t.slot(k); ; i = (i + 1) & (len(t.keys) - 1) {
 		switch t.keys[i] {
 		case k:
-			return t.vals[i], true
+			return t.vals[i], t.sums[i], true
 		case 0:
-			return 0, false
+			return 0, 0, false
 		}
 	}
 }
 
-func (t *idTable) put(id msgID, v liaison.Time) {
+func (t *idTable) put(id msgID, v liaison.Time, sum uint64) {
 	k, ok := pack(id)
 	if !ok {
 		panic("agents: a message id out of range")
@@ -138,10 +139,10 @@ func (t *idTable) put(id msgID, v liaison.Time) {
 	for i := t.slot(k); ; i = (i + 1) & (len(t.keys) - 1) {
 		switch t.keys[i] {
 		case k:
-			t.vals[i] = v
+			t.vals[i], t.sums[i] = v, sum
 			return
 		case 0:
-			t.keys[i], t.vals[i] = k, v
+			t.keys[i], t.vals[i], t.sums[i] = k, v, sum
 			t.n++
 			return
 		}
@@ -168,20 +169,31 @@ func (t *idTable) del(id msgID) {
 		home := t.slot(t.keys[j])
 		// Move j back into the hole at i unless its home lies in (i, j].
 		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-			t.keys[i], t.vals[i] = t.keys[j], t.vals[j]
+			t.keys[i], t.vals[i], t.sums[i] = t.keys[j], t.vals[j], t.sums[j]
 			i = j
 		}
 	}
-	t.keys[i], t.vals[i] = 0, 0
+	t.keys[i], t.vals[i], t.sums[i] = 0, 0, 0
 }
 
 func (t *idTable) grow() {
-	keys, vals := t.keys, t.vals
+	keys, vals, sums := t.keys, t.vals, t.sums
 	size := max(64, 2*len(keys))
-	t.keys, t.vals, t.n = make([]uint64, size), make([]liaison.Time, size), 0
+	t.keys, t.vals, t.sums, t.n = make([]uint64, size), make([]liaison.Time, size), make([]uint64, size), 0
 	for i, k := range keys {
 		if k != 0 {
-			t.put(msgID{int32(k >> 41), k & (1<<41 - 1)}, vals[i])
+			t.put(msgID{int32(k >> 41), k & (1<<41 - 1)}, vals[i], sums[i])
 		}
 	}
+}
+
+// checksum is FNV-1a over a payload: enough to tell a message altered on
+// the way from the one its sender listed.
+func checksum(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }

@@ -18,24 +18,24 @@ func TestIDTable(t *testing.T) {
 		switch rng.IntN(3) {
 		case 0:
 			v := liaison.Time(rng.IntN(1000))
-			tab.put(id, v)
+			tab.put(id, v, uint64(v)*7)
 			ref[id] = v
 		case 1:
 			tab.del(id)
 			delete(ref, id)
 		}
-		got, ok := tab.get(id)
+		got, sum, ok := tab.get(id)
 		want, wok := ref[id]
-		if ok != wok || got != want || tab.n != len(ref) {
+		if ok != wok || got != want || ok && sum != uint64(want)*7 || tab.n != len(ref) {
 			t.Fatalf("step %d, %v: got %d %v (n %d), want %d %v (n %d)", i, id, got, ok, tab.n, want, wok, len(ref))
 		}
 	}
 	for id, want := range ref {
-		if got, ok := tab.get(id); !ok || got != want {
+		if got, _, ok := tab.get(id); !ok || got != want {
 			t.Fatalf("%v: got %d %v, want %d", id, got, ok, want)
 		}
 	}
-	if _, ok := tab.get(msgID{-1, 5}); ok {
+	if _, _, ok := tab.get(msgID{-1, 5}); ok {
 		t.Error("an id out of range was found")
 	}
 }

@@ -100,8 +100,8 @@ type peer struct {
 	// Guarded by mu: what other nodes list for this one, and the bound
 	// they read.
 	mu      sync.Mutex
-	reg     []expected // expectations not yet taken by the node
-	cancels []msgID    // refused publishes: not to be expected after all
+	reg     []registration // expectations not yet taken by the node
+	cancels []msgID        // refused publishes: not to be expected after all
 	regMin  liaison.Time
 	lb      liaison.Time // the node's earliest pending event or expected arrival, when it last looked
 
@@ -128,6 +128,13 @@ func (l *Local) init() {
 		}
 		l.idle = make(chan struct{}, 1)
 	})
+}
+
+// registration is a message listed with the node of its recipient, with
+// its payload's checksum.
+type registration struct {
+	expected
+	sum uint64
 }
 
 // localState is a node's side of in-process synchronisation.
@@ -163,9 +170,10 @@ func (n *Node) RunLocal(ctx context.Context, l *Local, index int) (err error) {
 	subs, err := n.subscribe(func(msg *nats.Msg) {
 		n.mu.Lock()
 		if w := n.take(msg); w != nil {
+			w.sum = checksum(msg.Data)
 			n.inbox = append(n.inbox, w)
+			n.recv++
 		}
-		n.recv++
 		n.mu.Unlock()
 		n.wake()
 	})
@@ -280,13 +288,17 @@ func (n *Node) drainLocal() error {
 	s.pull()
 	for _, w := range in {
 		m := &w.msg
-		if m.To < 0 || int(m.To) >= len(n.agents) || n.agents[m.To] == nil || m.From < 0 || int(m.From) >= len(n.agents) ||
-			!s.inflight.match(msgID{m.From, m.Seq}, m.DeliverAt) {
-			return fmt.Errorf("agents: node %s received a message no agency sent (%d#%d for %d at %d)",
-				n.name, m.From, m.Seq, m.To, m.DeliverAt)
+		// take checked the fields; only a message listed with its very
+		// payload is one an agency sent.
+		if !s.inflight.match(msgID{m.From, m.Seq}, m.DeliverAt, w.sum) {
+			n.mu.Lock()
+			n.refuse(n.m.subject(m.Channel, m.To, m.From), m, "no agency sent it as it came: forged, altered or repeated")
+			n.mu.Unlock()
+			continue
 		}
 		n.deliverLater(w)
 	}
+	n.logRefusals(max(s.through, n.lastEvent))
 	return nil
 }
 
@@ -311,7 +323,7 @@ func (s *localState) pull() {
 	p.regMin = liaison.Never
 	p.mu.Unlock()
 	for _, e := range reg {
-		s.inflight.add(e.id, e.at)
+		s.inflight.add(e.id, e.at, e.sum)
 	}
 	for _, id := range cancels {
 		s.inflight.cancel(id)
@@ -322,17 +334,17 @@ func (s *localState) pull() {
 // the node that hosts its recipient. A message to another node also brings
 // this node's limit down: what it causes there can come back no earlier
 // than one more hop later.
-func (s *localState) expect(m *Message) {
+func (s *localState) expect(m *Message, sum uint64) {
 	id := msgID{m.From, m.Seq}
 	dest := int(s.self.node.Load().hostOf[m.To])
 	if dest == s.index {
-		s.inflight.add(id, m.DeliverAt)
+		s.inflight.add(id, m.DeliverAt, sum)
 		s.limit = min(s.limit, m.DeliverAt)
 		return
 	}
 	p := s.l.peers[dest]
 	p.mu.Lock()
-	p.reg = append(p.reg, expected{id, m.DeliverAt})
+	p.reg = append(p.reg, registration{expected{id, m.DeliverAt}, sum})
 	p.regMin = min(p.regMin, m.DeliverAt)
 	p.mu.Unlock()
 	s.limit = min(s.limit, m.DeliverAt+s.l.Lookahead)

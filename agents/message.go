@@ -3,6 +3,7 @@ package agents
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 
 	"liaison"
 )
@@ -118,12 +119,22 @@ func (m *Message) decode(b []byte) error {
 	}
 	for i := range parties {
 		p, n := binary.Varint(b)
-		if n <= 0 {
+		if n <= 0 || p < math.MinInt32 || p > math.MaxInt32 {
 			return errBadMessage
 		}
 		parties[i], b = int32(p), b[n:]
 	}
 	if len(b) != 0 || tail[1] < 0 || tail[2] < 0 || v[7] < tail[1]+tail[2] {
+		return errBadMessage
+	}
+	// Indices must fit their fields (a value cut to 32 bits could name
+	// another agency), times must be within the run's range.
+	for _, x := range [...]int64{v[0], v[1], v[3], v[4], v[5], v[9], tail[0]} {
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return errBadMessage
+		}
+	}
+	if v[6] < 0 || v[7] < 0 || v[6] > int64(liaison.Never)/2 || v[7] > int64(liaison.Never)/2 {
 		return errBadMessage
 	}
 	*m = Message{From: int32(v[0]), To: int32(v[1]), Seq: uint64(v[2]), Channel: int32(v[3]),

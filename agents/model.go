@@ -35,6 +35,7 @@ type Model struct {
 	Seed      uint64
 
 	agencies []agencyModel
+	tokens   []string // each agency's id as a subject token
 	channels []channelModel
 	items    []itemModel
 	agencyIx map[liaison.AgencyID]int32
@@ -106,7 +107,7 @@ type channelModel struct {
 	members  []int32
 	latency  scenarios.Dist
 	outages  [][2]liaison.Time
-	subjects []string // by agency index: where that agency receives on this channel
+	subjects []string // by agency index: the prefix of that agency's subjects on this channel (broker.Subjects.Inbox)
 }
 
 type itemModel struct {
@@ -141,6 +142,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		a := &sc.Agencies[i]
 		m.agencyIx[a.ID] = int32(i)
 		m.Names.Agencies = append(m.Names.Agencies, a.ID)
+		m.tokens = append(m.tokens, broker.Token(a.ID))
 	}
 	ag := func(id liaison.AgencyID) int32 {
 		ix, ok := m.agencyIx[id]
@@ -188,7 +190,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		for a, ok := range cm.member {
 			if ok {
 				cm.members = append(cm.members, int32(a))
-				cm.subjects[a] = subj.Message(c.ID, m.Names.Agencies[a])
+				cm.subjects[a] = subj.Inbox(c.ID, m.Names.Agencies[a])
 			}
 		}
 		for _, o := range c.Outages {
@@ -331,6 +333,20 @@ func (m *Model) Digest() string {
 	h.Write(b)
 	fmt.Fprintf(h, "\x00seed %d", m.Seed)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// subject is where a message from one agency to another travels on a
+// channel.
+func (m *Model) subject(c, to, from int32) string {
+	return m.channels[c].subjects[to] + m.tokens[from]
+}
+
+// onSubject reports whether subject is where a message from one agency to
+// another travels on a channel (without building the subject).
+func (m *Model) onSubject(subject string, c, to, from int32) bool {
+	prefix := m.channels[c].subjects[to]
+	return len(subject) == len(prefix)+len(m.tokens[from]) && subject[:len(prefix)] == prefix &&
+		subject[len(prefix):] == m.tokens[from]
 }
 
 // AgencyIndex returns the index of an agency, or -1.

@@ -46,6 +46,8 @@ type Node struct {
 	slab    []work // arrivals are allocated in blocks: one allocation per 256
 	recv    uint64
 	bad     error
+	refused []refusal     // arrivals refused, not yet logged
+	rejects uint64        // reject events so far, for their order
 	arrived chan struct{} // wakes the node: an arrival, or news from its peers
 
 	hostOf []int32  // node index of every agency
@@ -129,7 +131,7 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 			if c == n.conn {
 				c = n.listenConn()
 			}
-			if err := sub(c, ch.subjects[ix], string(n.m.Names.Agencies[ix])); err != nil {
+			if err := sub(c, ch.subjects[ix]+"*", string(n.m.Names.Agencies[ix])); err != nil {
 				return fail(err)
 			}
 		}
@@ -142,19 +144,113 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 	return subs, nil
 }
 
-// take decodes one arrival into a work item, or records why it is bad. It
-// runs on a subscription's goroutine; n.mu is held.
+// take decodes one arrival into a work item, or notes why it is refused:
+// whatever comes over NATS may be malformed or forged, and a refused
+// arrival is logged and counted, never delivered, and never stops the run.
+// It runs on a subscription's goroutine; n.mu is held.
 func (n *Node) take(msg *nats.Msg) *work {
 	if len(n.slab) == 0 {
 		n.slab = make([]work, 256)
 	}
 	w := &n.slab[0]
 	if err := w.msg.decode(msg.Data); err != nil {
-		n.bad = fmt.Errorf("agents: node %s: %w on %s", n.name, err, msg.Subject)
+		n.refuse(msg.Subject, nil, "malformed: the payload is not a message")
+		return nil
+	}
+	if why := n.check(&w.msg, msg.Subject); why != "" {
+		n.refuse(msg.Subject, &w.msg, why)
 		return nil
 	}
 	n.slab = n.slab[1:]
 	return w
+}
+
+// check says what is wrong with a decoded message that arrived on subject,
+// or "" when nothing is: every index within the scenario, addressed to an
+// agency hosted here, on the subject of its sender, recipient and channel
+// (so that, under need to know, the sender is the user who published it),
+// and no sooner than the channel allows.
+func (n *Node) check(m *Message, subject string) string {
+	na, nc := int32(len(n.agents)), int32(len(n.m.channels))
+	switch {
+	case m.From < 0 || m.From >= na || m.To < 0 || m.To >= na:
+		return "sender or recipient out of range"
+	case n.agents[m.To] == nil:
+		return "for an agency this node does not host"
+	case m.Channel < 0 || m.Channel >= nc:
+		return "channel out of range"
+	case !n.m.onSubject(subject, m.Channel, m.To, m.From):
+		return "the subject does not name its sender, recipient and channel"
+	case m.Seq == 0:
+		return "no message number"
+	case m.Kind > kindConsentRefuse:
+		return "unknown message kind"
+	case m.Origin < -1 || m.Origin >= na || m.Final < -1 || m.Final >= na:
+		return "origin or final recipient out of range"
+	case m.Type < 0 || m.Item < -1:
+		return "type or item out of range"
+	case m.DeliverAt-m.SentAt < n.m.channels[m.Channel].latency.Min():
+		return "arrives sooner than the channel allows"
+	}
+	for _, p := range m.Parties {
+		if p < 0 || p >= na {
+			return "a party out of range"
+		}
+	}
+	return ""
+}
+
+// refusal is an arrival refused before it reached an agency.
+type refusal struct {
+	subject string
+	msg     Message // what it claimed to be, when it decoded
+	decoded bool
+	why     string
+}
+
+// refuse notes a refused arrival, to be logged by the node's loop; n.mu is
+// held.
+func (n *Node) refuse(subject string, m *Message, why string) {
+	r := refusal{subject: subject, why: why}
+	if m != nil {
+		r.msg, r.decoded = *m, true
+	}
+	n.refused = append(n.refused, r)
+}
+
+// logRefusals turns the refusals noted since the last call into reject
+// events at time t, which must not be earlier than anything the node has
+// handed on. The claimed sender and recipient are named when they are
+// agencies of the scenario.
+func (n *Node) logRefusals(t liaison.Time) {
+	n.mu.Lock()
+	refused := n.refused
+	n.refused = nil
+	n.mu.Unlock()
+	na, nc := int32(len(n.agents)), int32(len(n.m.channels))
+	for _, r := range refused {
+		e := events.Event{T: t, Kind: events.Reject, Agency: -1, MsgFrom: -1, Channel: -1, Type: -1, Item: -1,
+			Peer: -1, Reason: -1, CauseFrom: -1, Raw: events.RejectMember(events.Refusal{Subject: r.subject, Why: r.why})}
+		m := &r.msg
+		if r.decoded && m.To >= 0 && m.To < na && n.agents[m.To] != nil {
+			e.Agency = m.To
+		}
+		if r.decoded && m.From >= 0 && m.From < na {
+			e.MsgFrom, e.MsgSeq = m.From, m.Seq
+		}
+		if r.decoded && m.Channel >= 0 && m.Channel < nc {
+			e.Channel = m.Channel
+		}
+		n.rejects++
+		e.Seq = n.rejects
+		if e.Agency >= 0 {
+			// In the agency's own sequence, after what it has done.
+			a := n.agents[e.Agency]
+			a.evSeq++
+			e.Seq = a.evSeq
+		}
+		n.record(&e)
+	}
 }
 
 // wake tells the node's loop that something changed; it never blocks.
@@ -262,10 +358,10 @@ func (n *Node) publish(m *Message) {
 		n.remote.silentSend(m)
 		return
 	}
-	subject := n.m.channels[m.Channel].subjects[m.To]
+	subject := n.m.subject(m.Channel, m.To, m.From)
 	n.pubBuf = m.appendBinary(n.pubBuf[:0])
 	if n.local != nil {
-		n.local.expect(m)
+		n.local.expect(m, checksum(n.pubBuf))
 	} else {
 		n.remote.keep(m, subject, n.pubBuf)
 	}
@@ -396,7 +492,7 @@ func (n *Node) confirmPublishes() ([]unconfirmed, error) {
 	var out []unconfirmed
 	for _, u := range n.unconfirmed {
 		m := &u.msg
-		key := pubKey{m.From, n.m.channels[m.Channel].subjects[m.To]}
+		key := pubKey{m.From, n.m.subject(m.Channel, m.To, m.From)}
 		if !refused[key] {
 			n.confirmed[key] = true
 			continue

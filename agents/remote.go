@@ -77,11 +77,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 		if w != nil {
 			n.inbox = append(n.inbox, w)
-			if int(w.msg.From) < len(n.agents) && w.msg.From >= 0 && n.agents[w.msg.From] == nil {
+			if n.agents[w.msg.From] == nil {
 				r.recvOthers++
 			}
+			n.recv++
 		}
-		n.recv++
 		n.mu.Unlock()
 		n.wake()
 	})
@@ -231,6 +231,9 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	n.mu.Unlock()
 	if err := n.drain(); err != nil {
 		return err
+	}
+	if !silent {
+		n.logRefusals(r.settled)
 	}
 	for _, in := range g.Injects {
 		if err := n.addInject(in.Def, in.At); err != nil {
@@ -393,7 +396,7 @@ func (r *remoteState) silentSend(m *Message) {
 		}
 		n.mu.Unlock()
 	} else if r.keepSent {
-		r.logSent(int(dest), sent{m.From, n.m.channels[m.Channel].subjects[m.To], m.appendBinary(nil)})
+		r.logSent(int(dest), sent{m.From, n.m.subject(m.Channel, m.To, m.From), m.appendBinary(nil)})
 	}
 }
 

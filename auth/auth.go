@@ -1,6 +1,7 @@
 // Package auth gives a run "need to know" on NATS: one user per agency,
 // with an nkey, allowed to publish only to the agencies it shares a channel
-// with and to subscribe only to its own subjects; and users for the time
+// with and only as itself (the sender is the last token of a message's
+// subject), and to subscribe only to its own subjects; and users for the time
 // service, for nodes' links to it and for a facilitator. The same plan
 // becomes a configuration file for a stock nats-server and options for the
 // embedded one.
@@ -90,10 +91,17 @@ type patterns struct{ s broker.Subjects }
 
 var anyRun = patterns{broker.NewSubjects("*")}
 
-func (p patterns) message(ch liaison.ChannelID, a liaison.AgencyID) string { return p.s.Message(ch, a) }
-func (p patterns) grant() string                                           { return p.s.Grant() }
-func (p patterns) join() string                                            { return p.s.Join() }
-func (p patterns) up() string                                              { return p.s.UpAll() }
+// message is where agency from may publish for agency to on ch: the sender
+// is part of the subject, so an agency can publish only as itself.
+func (p patterns) message(ch liaison.ChannelID, to, from liaison.AgencyID) string {
+	return p.s.Message(ch, to, from)
+}
+
+// inbox matches what agency a receives on ch, from anyone.
+func (p patterns) inbox(ch liaison.ChannelID, a liaison.AgencyID) string { return p.s.InboxAll(ch, a) }
+func (p patterns) grant() string                                         { return p.s.Grant() }
+func (p patterns) join() string                                          { return p.s.Join() }
+func (p patterns) up() string                                            { return p.s.UpAll() }
 
 // control matches liaison.<run>.ctl.<verb> (sim.ControlSubject): the
 // run's prefix, as Subjects builds it, then ctl and the verb.
@@ -137,10 +145,10 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 			if !slices.Contains(members, a.ID) {
 				continue
 			}
-			u.Subscribe = append(u.Subscribe, anyRun.message(c.ID, a.ID))
+			u.Subscribe = append(u.Subscribe, anyRun.inbox(c.ID, a.ID))
 			for _, m := range members {
 				if m != a.ID {
-					u.Publish = append(u.Publish, anyRun.message(c.ID, m))
+					u.Publish = append(u.Publish, anyRun.message(c.ID, m, a.ID))
 				}
 			}
 		}
@@ -210,8 +218,9 @@ func (p *Plan) ServerOptions(opts *server.Options) {
 func (p *Plan) ServerConfig() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Liaison \"need to know\" users for scenario %s, written by liaison auth.\n", p.Scenario)
-	b.WriteString("# Each agency may publish only to the agencies it shares a channel with and\n")
-	b.WriteString("# subscribe only to its own subjects; \"*\" stands for any run id.\n")
+	b.WriteString("# Each agency may publish only to the agencies it shares a channel with, and only\n")
+	b.WriteString("# as itself (liaison.<run>.<channel>.<to>.<from>, agency ids with ':' for '.'),\n")
+	b.WriteString("# and subscribe only to its own subjects; \"*\" stands for any run id.\n")
 	b.WriteString("authorization {\n  users = [\n")
 	list := func(allow []string) string {
 		if len(allow) == 0 {

@@ -40,9 +40,15 @@ func plan(t *testing.T, variant string) *auth.Plan {
 	return p
 }
 
-// msg is an agency's subject pattern on a channel, for any run.
-func msg(ch, a string) string {
-	return broker.NewSubjects("*").Message(liaison.ChannelID(ch), liaison.AgencyID(a))
+// msg is the subject pattern of a message for agency to from agency from
+// on a channel, for any run.
+func msg(ch, to, from string) string {
+	return broker.NewSubjects("*").Message(liaison.ChannelID(ch), liaison.AgencyID(to), liaison.AgencyID(from))
+}
+
+// inbox is the pattern of what agency a receives on a channel, for any run.
+func inbox(ch, a string) string {
+	return broker.NewSubjects("*").InboxAll(liaison.ChannelID(ch), liaison.AgencyID(a))
 }
 
 func TestPlanPermissions(t *testing.T) {
@@ -50,19 +56,23 @@ func TestPlanPermissions(t *testing.T) {
 	want := map[string][2][]string{
 		// member of the platform (with its hub) and the Danish mesh
 		"dk.pet": {
-			{msg("ctg", "ctg.platform"), msg("ctg", "no.pst"), msg("ctg", "se.sapo"), msg("dk-national", "dk.police")},
-			{msg("ctg", "dk.pet"), msg("dk-national", "dk.pet")}},
+			{msg("ctg", "ctg.platform", "dk.pet"), msg("ctg", "no.pst", "dk.pet"), msg("ctg", "se.sapo", "dk.pet"), msg("dk-national", "dk.police", "dk.pet")},
+			{inbox("ctg", "dk.pet"), inbox("dk-national", "dk.pet")}},
 		// one side of the liaison channel: the officer and the other side
 		"se.police": {
-			{msg("lo", "dk.police"), msg("lo", "nordic.lo")},
-			{msg("lo", "se.police")}},
+			{msg("lo", "dk.police", "se.police"), msg("lo", "nordic.lo", "se.police")},
+			{inbox("lo", "se.police")}},
 		"nordic.lo": {
-			{msg("lo", "dk.police"), msg("lo", "se.police")},
-			{msg("lo", "nordic.lo")}},
+			{msg("lo", "dk.police", "nordic.lo"), msg("lo", "se.police", "nordic.lo")},
+			{inbox("lo", "nordic.lo")}},
 		"ctg.platform": {
-			{msg("ctg", "dk.pet"), msg("ctg", "no.pst"), msg("ctg", "se.sapo")},
-			{msg("ctg", "ctg.platform")}},
+			{msg("ctg", "dk.pet", "ctg.platform"), msg("ctg", "no.pst", "ctg.platform"), msg("ctg", "se.sapo", "ctg.platform")},
+			{inbox("ctg", "ctg.platform")}},
 		"fi.supo": {nil, nil},
+	}
+	for _, w := range want {
+		slices.Sort(w[0])
+		slices.Sort(w[1])
 	}
 	for id, w := range want {
 		u := p.User(id)
@@ -85,7 +95,7 @@ func TestPlanPermissions(t *testing.T) {
 	}
 	// The mesh variant adds fi.supo to the CTG channel, without the hub.
 	v := plan(t, "mesh").User("fi.supo")
-	if want := []string{msg("ctg", "dk.pet"), msg("ctg", "no.pst"), msg("ctg", "se.sapo")}; !slices.Equal(v.Publish, want) {
+	if want := []string{msg("ctg", "dk.pet", "fi.supo"), msg("ctg", "no.pst", "fi.supo"), msg("ctg", "se.sapo", "fi.supo")}; !slices.Equal(v.Publish, want) {
 		t.Errorf("mesh variant: fi.supo publishes %q, want %q", v.Publish, want)
 	}
 }
@@ -129,8 +139,8 @@ func TestPlanCoversProtocol(t *testing.T) {
 		{"node subscribes", node.Subscribe, s.Grant()},
 		{"facilitator publishes", fac.Publish, sim.ControlSubject("r", "pause")},
 		{"facilitator publishes", fac.Publish, sim.RunsSubject},
-		{"dk.pet publishes", p.User("dk.pet").Publish, s.Message("ctg", "se.sapo")},
-		{"dk.pet subscribes", p.User("dk.pet").Subscribe, s.Message("dk-national", "dk.pet")},
+		{"dk.pet publishes", p.User("dk.pet").Publish, s.Message("ctg", "se.sapo", "dk.pet")},
+		{"dk.pet subscribes", p.User("dk.pet").Subscribe, s.Message("dk-national", "dk.pet", "dk.police")},
 	}
 	for _, c := range checks {
 		if !anyOf(c.list, c.subject) {
@@ -268,16 +278,16 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 
 	// What should flow does: on the platform, the national mesh and the
 	// liaison channel.
-	recv(sapo, subj.Message("ctg", "se.sapo"))
-	recv(police, subj.Message("dk-national", "dk.police"))
-	recv(sePolice, subj.Message("lo", "se.police"))
+	recv(sapo, subj.InboxAll("ctg", "se.sapo"))
+	recv(police, subj.InboxAll("dk-national", "dk.police"))
+	recv(sePolice, subj.InboxAll("lo", "se.police"))
 	for _, m := range []struct {
 		c       *broker.Conn
 		subject string
 	}{
-		{pet, subj.Message("ctg", "se.sapo")},
-		{pet, subj.Message("dk-national", "dk.police")},
-		{police, subj.Message("lo", "se.police")},
+		{pet, subj.Message("ctg", "se.sapo", "dk.pet")},
+		{pet, subj.Message("dk-national", "dk.police", "dk.pet")},
+		{police, subj.Message("lo", "se.police", "dk.police")},
 	} {
 		if err := m.c.Publish(m.subject, []byte("hello")); err != nil {
 			t.Fatal(err)
@@ -288,7 +298,7 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 
 	// An agency cannot listen on another agency's subject ...
 	n := pet.Errors.Permission.Load()
-	if _, err := pet.Subscribe(subj.Message("ctg", "se.sapo"), func(*nats.Msg) { got <- "dk.pet overheard se.sapo" }); err != nil {
+	if _, err := pet.Subscribe(subj.InboxAll("ctg", "se.sapo"), func(*nats.Msg) { got <- "dk.pet overheard se.sapo" }); err != nil {
 		t.Fatal(err)
 	}
 	pet.Flush()
@@ -301,7 +311,7 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 	// ... nor publish on a channel it is not a member of (the liaison
 	// channel, where se.police listens) ...
 	n = pet.Errors.Permission.Load()
-	pet.Publish(subj.Message("lo", "se.police"), []byte("not a member"))
+	pet.Publish(subj.Message("lo", "se.police", "dk.pet"), []byte("not a member"))
 	pet.Flush()
 	violation(pet, "dk.pet publishing on lo", n)
 	// ... nor to the time service.
@@ -316,15 +326,22 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 	supo.Flush()
 	violation(supo, "fi.supo subscribing", n)
 	n = supo.Errors.Permission.Load()
-	supo.Publish(subj.Message("ctg", "se.sapo"), []byte("from nowhere"))
+	supo.Publish(subj.Message("ctg", "se.sapo", "fi.supo"), []byte("from nowhere"))
 	supo.Flush()
 	violation(supo, "fi.supo publishing", n)
 
-	// Still flowing, and nothing of the refused traffic arrived.
-	sapo.Publish(subj.Message("ctg", "dk.pet"), []byte("x")) // dk.pet has no subscription of its own: nothing arrives
-	pet.Publish(subj.Message("ctg", "se.sapo"), []byte("again"))
+	// ... nor claim to be another agency: the sender's place in the
+	// subject is bound to its user.
+	n = pet.Errors.Permission.Load()
+	pet.Publish(subj.Message("ctg", "se.sapo", "no.pst"), []byte("forged"))
 	pet.Flush()
-	expect(subj.Message("ctg", "se.sapo") + " again")
+	violation(pet, "dk.pet publishing as no.pst", n)
+
+	// Still flowing, and nothing of the refused traffic arrived.
+	sapo.Publish(subj.Message("ctg", "dk.pet", "se.sapo"), []byte("x")) // dk.pet has no subscription of its own: nothing arrives
+	pet.Publish(subj.Message("ctg", "se.sapo", "dk.pet"), []byte("again"))
+	pet.Flush()
+	expect(subj.Message("ctg", "se.sapo", "dk.pet") + " again")
 	select {
 	case m := <-got:
 		t.Fatalf("refused traffic arrived: %q", m)
@@ -385,11 +402,11 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 	// The node's link cannot hear agencies, nor the service publish
 	// messages as one.
 	n = link.Errors.Permission.Load()
-	link.Subscribe(subj.Message("ctg", "se.sapo"), func(*nats.Msg) {})
+	link.Subscribe(subj.InboxAll("ctg", "se.sapo"), func(*nats.Msg) {})
 	link.Flush()
 	violation(link, "node link subscribing to an agency", n)
 	n = svc.Errors.Permission.Load()
-	svc.Publish(subj.Message("ctg", "se.sapo"), []byte("forged"))
+	svc.Publish(subj.Message("ctg", "se.sapo", "dk.pet"), []byte("forged"))
 	svc.Flush()
 	violation(svc, "service publishing as an agency", n)
 

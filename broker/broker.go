@@ -257,10 +257,12 @@ func Connect(url string, srv *server.Server, name string, extra ...nats.Option) 
 }
 
 // Subjects builds every NATS subject of one run. Tokens go from general to
-// specific: liaison.<run>.<channel>.<agency> for messages, and
+// specific: liaison.<run>.<channel>.<to>.<from> for messages, and
 // liaison.<run>.time.* for the time service. Channel ids are single tokens
 // and never the reserved words time, ctl, events or inject, so the two
-// families cannot collide.
+// families cannot collide. An agency id becomes one token (Token): the
+// sender's place in the subject lets need to know bind each agency to its
+// own name, since a user may publish only on subjects that end in it.
 type Subjects struct {
 	prefix string
 }
@@ -268,16 +270,34 @@ type Subjects struct {
 // NewSubjects returns the subjects of the run with the given id (one token).
 func NewSubjects(run string) Subjects { return Subjects{prefix: "liaison." + run + "."} }
 
-// Message is where messages for agency to on channel ch are published.
-func (s Subjects) Message(ch liaison.ChannelID, to liaison.AgencyID) string {
-	return s.prefix + string(ch) + "." + string(to)
+// Token writes an agency id as one subject token. Ids are lower-case
+// segments of [a-z0-9_-] joined by dots; the dots become colons, which ids
+// never hold, so the token names one agency only.
+func Token(a liaison.AgencyID) string { return strings.ReplaceAll(string(a), ".", ":") }
+
+// Message is where agency from publishes a message for agency to on
+// channel ch.
+func (s Subjects) Message(ch liaison.ChannelID, to, from liaison.AgencyID) string {
+	return s.Inbox(ch, to) + Token(from)
+}
+
+// Inbox is the prefix of every subject on which agency to receives on
+// channel ch; the sender's token completes it.
+func (s Subjects) Inbox(ch liaison.ChannelID, to liaison.AgencyID) string {
+	return s.prefix + string(ch) + "." + Token(to) + "."
+}
+
+// InboxAll matches every message for agency to on channel ch, whoever sent
+// it.
+func (s Subjects) InboxAll(ch liaison.ChannelID, to liaison.AgencyID) string {
+	return s.Inbox(ch, to) + "*"
 }
 
 // ChannelAll matches every message on channel ch, whoever it is for: a
 // node that hosts every member of a channel takes them all on one
 // subscription.
 func (s Subjects) ChannelAll(ch liaison.ChannelID) string {
-	return s.prefix + string(ch) + ".>"
+	return s.prefix + string(ch) + ".*.*"
 }
 
 // Grant is where the time service announces windows.

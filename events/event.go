@@ -37,6 +37,7 @@ const (
 	LiveInject                     // a facilitator's inject took effect (Raw holds it)
 	Pause                          // a facilitator paused the clock
 	Resume                         // a facilitator resumed the clock
+	Reject                         // an arrival that no agency sent, or that is malformed, was refused (Raw says what and why)
 	kindEnd
 )
 
@@ -46,6 +47,7 @@ var kindNames = [...]string{
 	ConsentRequest: "consent_request", ConsentGrant: "consent_grant",
 	ConsentRefuse: "consent_refuse", DeadlineMissed: "deadline_missed",
 	Reached: "reached", Skip: "skip", LiveInject: "live_inject", Pause: "pause", Resume: "resume",
+	Reject: "reject",
 }
 
 // String returns the event log name of the kind, e.g. "handle_start".

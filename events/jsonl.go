@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 
 	"liaison"
@@ -14,19 +15,19 @@ var (
 		Send: "to", Deliver: "from", HandleStart: "from", HandleEnd: "from", Drop: "to",
 		ConsentRequest: "originator", ConsentGrant: "to", ConsentRefuse: "to",
 		Inject: "", Know: "from", Skip: "", DeadlineMissed: "", Reached: "",
-		LiveInject: "", Pause: "", Resume: "",
+		LiveInject: "", Pause: "", Resume: "", Reject: "",
 	}
 	valueKey = [...]string{
 		Deliver: "latency", Hold: "until", HandleStart: "wait", HandleEnd: "handling",
 		Know: "since_inject", Reached: "time_to_reach", DeadlineMissed: "deadline",
 		Send: "", Inject: "", Drop: "", ConsentRequest: "", ConsentGrant: "",
-		ConsentRefuse: "", Skip: "", LiveInject: "", Pause: "", Resume: "",
+		ConsentRefuse: "", Skip: "", LiveInject: "", Pause: "", Resume: "", Reject: "",
 	}
 	countKey = [...]string{
 		Deliver: "queue", HandleStart: "queue", Reached: "audience", DeadlineMissed: "reached",
 		Inject: "", Send: "", Hold: "", Know: "", HandleEnd: "", Drop: "",
 		ConsentRequest: "", ConsentGrant: "", ConsentRefuse: "", Skip: "",
-		LiveInject: "", Pause: "", Resume: "",
+		LiveInject: "", Pause: "", Resume: "", Reject: "",
 	}
 )
 
@@ -50,6 +51,7 @@ const (
 	mCount  // under its countKey
 	mFanout // a send's fanout_delay, written only when above zero
 	mOutage // a deliver's outage_wait, written only when above zero
+	mReject // a refused arrival's subject and why (Raw)
 )
 
 // agentMembers are what any agency's event may name.
@@ -64,7 +66,7 @@ var (
 		ConsentRequest: agentMembers | mPeer, ConsentGrant: agentMembers | mPeer,
 		ConsentRefuse: agentMembers | mPeer, DeadlineMissed: agentMembers | mValue | mCount,
 		Reached: mItem | mValue | mCount, Skip: agentMembers,
-		LiveInject: mItem | mInject, Pause: 0, Resume: 0,
+		LiveInject: mItem | mInject, Pause: 0, Resume: 0, Reject: mAgency | mChannel | mMsg | mReject,
 	}
 	requiredMembers = [...]member{
 		Inject: mAgency | mItem, Send: mAgency | mMsg,
@@ -74,7 +76,7 @@ var (
 		ConsentRequest: mAgency | mItem | mPeer, ConsentGrant: mAgency | mItem | mPeer,
 		ConsentRefuse: mAgency | mItem | mPeer, DeadlineMissed: mValue | mCount,
 		Reached: mItem | mValue | mCount, Skip: mAgency,
-		LiveInject: mItem | mInject, Pause: 0, Resume: 0,
+		LiveInject: mItem | mInject, Pause: 0, Resume: 0, Reject: mReject,
 	}
 )
 
@@ -110,6 +112,31 @@ func InjectJSON(e *Event) []byte {
 		return nil
 	}
 	return def
+}
+
+const rejectKey = `"reject":`
+
+// Refusal is what a reject event says of an arrival: the subject it came
+// on and why it was refused.
+type Refusal struct {
+	Subject string `json:"subject"`
+	Why     string `json:"why"`
+}
+
+// RejectMember returns the extra member (Event.Raw) of a reject event.
+func RejectMember(r Refusal) []byte {
+	b, _ := json.Marshal(r)
+	return append([]byte(rejectKey), b...)
+}
+
+// RefusalOf returns what a reject event says, or false for another event.
+func RefusalOf(e *Event) (Refusal, bool) {
+	var r Refusal
+	raw, ok := bytes.CutPrefix(e.Raw, []byte(rejectKey))
+	if e.Kind != Reject || !ok || json.Unmarshal(raw, &r) != nil {
+		return r, false
+	}
+	return r, true
 }
 
 // MessageID formats a message id as the event log shows it: the sending

@@ -243,6 +243,7 @@ type line struct {
 	T           *float64        `json:"t"`
 	Kind        *string         `json:"kind"`
 	Inject      json.RawMessage `json:"inject"`
+	Reject      json.RawMessage `json:"reject"`
 	Agency      *string         `json:"agency"`
 	Channel     *string         `json:"channel"`
 	Msg         *string         `json:"msg"`
@@ -300,7 +301,7 @@ var memberNames = []struct {
 	name string
 }{
 	{mAgency, "agency"}, {mChannel, "channel"}, {mMsg, "msg"}, {mCause, "cause"}, {mItem, "item"},
-	{mType, "type"}, {mReason, "reason"}, {mInject, "inject"}, {mFanout, "fanout_delay"}, {mOutage, "outage_wait"},
+	{mType, "type"}, {mReason, "reason"}, {mInject, "inject"}, {mReject, "reject"}, {mFanout, "fanout_delay"}, {mOutage, "outage_wait"},
 }
 
 // event parses and checks one event line.
@@ -348,6 +349,9 @@ func (r *Reader) event(b []byte) (*Record, error) {
 	}
 	if l.Inject != nil {
 		has |= mInject
+	}
+	if l.Reject != nil {
+		has |= mReject
 	}
 	if l.FanoutDelay != nil {
 		has |= mFanout
@@ -473,6 +477,15 @@ func (r *Reader) event(b []byte) (*Record, error) {
 		if err := r.liveInject(rec, l.Inject, *l.Item, b); err != nil {
 			return nil, err
 		}
+	}
+	if k == Reject {
+		var ref Refusal
+		dec := json.NewDecoder(bytes.NewReader(l.Reject))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ref); err != nil || ref.Why == "" {
+			return nil, r.errorf(col("reject"), "reject: expected {\"subject\": ..., \"why\": ...}")
+		}
+		rec.Raw = RejectMember(ref)
 	}
 	if l.Item != nil {
 		ix, ok := r.itIx[*l.Item]

@@ -31,6 +31,10 @@ type MessageCounts struct {
 	Delivered int64            `json:"delivered"`
 	Dropped   int64            `json:"dropped"`
 	DroppedBy map[string]int64 `json:"dropped_by_reason"`
+	// Rejected counts arrivals refused because no agency sent them as
+	// they came (forged, altered, repeated or malformed): not messages of
+	// the run, so outside Sent = Delivered + Dropped.
+	Rejected int64 `json:"rejected"`
 }
 
 // ItemSummary is the reach of one item.
@@ -85,6 +89,7 @@ type AgencySummary struct {
 type aggregate struct {
 	names                    *Names
 	sent, delivered, dropped int64
+	rejected                 int64
 	droppedBy                []int64
 	chanMsgs                 []int64
 	chanLat                  []Sketch
@@ -135,6 +140,8 @@ func (a *aggregate) add(e *Event) {
 	case Drop:
 		a.dropped++
 		a.droppedBy[e.Reason]++
+	case Reject:
+		a.rejected++
 	case Hold:
 		a.held[e.Agency]++
 	case HandleStart:
@@ -162,7 +169,7 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 	a := &r.agg
 	s := &Summary{
 		Scenario: r.hdr.Scenario, Title: r.hdr.Title, Seed: r.hdr.Seed, Variant: r.hdr.Variant,
-		Messages: MessageCounts{Sent: a.sent, Delivered: a.delivered, Dropped: a.dropped,
+		Messages: MessageCounts{Sent: a.sent, Delivered: a.delivered, Dropped: a.dropped, Rejected: a.rejected,
 			DroppedBy: map[string]int64{}},
 		Items: []ItemSummary{}, Channels: []ChannelSummary{}, Agencies: []AgencySummary{},
 	}
@@ -238,6 +245,9 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		if n := m.DroppedBy[r]; n > 0 {
 			fmt.Fprintf(&b, " (%s %d)", r, n)
 		}
+	}
+	if m.Rejected > 0 {
+		fmt.Fprintf(&b, "; %d refused on arrival (no agency sent them so)", m.Rejected)
 	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)

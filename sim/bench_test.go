@@ -75,17 +75,20 @@ func rawRate(b *testing.B, n, count, size int) float64 {
 	var got atomic.Int64
 	done := make(chan struct{})
 	for i := range subjects {
-		subjects[i] = subj.Message("net", liaison.AgencyID(scenariosAgency(i)))
-		s, err := sub.Subscribe(subjects[i], func(*nats.Msg) {
-			if got.Add(1) == int64(count) {
-				close(done)
-			}
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		s.SetPendingLimits(-1, -1)
+		to, from := liaison.AgencyID(scenariosAgency(i)), liaison.AgencyID(scenariosAgency((i+1)%n))
+		subjects[i] = subj.Message("net", to, from)
 	}
+	// One subscription takes the whole channel, as a node hosting every
+	// agency does.
+	s, err := sub.Subscribe(subj.ChannelAll("net"), func(*nats.Msg) {
+		if got.Add(1) == int64(count) {
+			close(done)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.SetPendingLimits(-1, -1)
 	sub.Flush()
 	payload := make([]byte, size)
 	start := time.Now()

@@ -37,7 +37,7 @@ func TestAuthCommand(t *testing.T) {
 			t.Errorf("%s: %v, mode %v", id, err, st.Mode().Perm())
 		}
 	}
-	if !strings.Contains(string(conf), `"liaison.*.lo.se.police"`) {
+	if !strings.Contains(string(conf), `"liaison.*.lo.se:police.*"`) || !strings.Contains(string(conf), `"liaison.*.lo.dk:police.se:police"`) {
 		t.Errorf("configuration lacks the liaison channel's subjects:\n%s", conf)
 	}
 
