@@ -100,13 +100,17 @@ type agent struct {
 	// The message being acted on, named as the cause of what is sent.
 	causeFrom int32
 	causeSeq  uint64
+
+	staff        int              // handle this many at once (live actions may change it)
+	decisions    map[uint64]*work // a player's: handled messages waiting for a decision
+	nextDecision uint64
 }
 
 func newAgent(n *Node, ix int32) *agent {
 	m := n.m
 	def := &m.agencies[ix]
 	id := m.Names.Agencies[ix]
-	return &agent{n: n, m: m, ix: ix, def: def, free: def.staff, wakeAt: liaison.Never,
+	return &agent{n: n, m: m, ix: ix, def: def, free: def.staff, staff: def.staff, wakeAt: liaison.Never,
 		causeFrom: -1, rngNet: m.newRand(id, "net"), rngHandle: m.newRand(id, "handle"),
 		rngRule: m.newRand(id, "rule"), rngBG: m.newRand(id, "background"),
 		rngFanout: m.newRand(id, "fanout"),
@@ -119,7 +123,9 @@ func newAgent(n *Node, ix int32) *agent {
 // background streams.
 func (a *agent) start() {
 	for _, it := range a.def.injects {
-		a.schedule(qevent{t: a.m.items[it].at, prio: prioInject, aux: it})
+		if !a.m.items[it].manual {
+			a.schedule(qevent{t: a.m.items[it].at, prio: prioInject, aux: it})
+		}
 	}
 	for s := range a.def.streams {
 		a.self = append(a.self, a.def.streams[s].position(a.ix))
@@ -170,7 +176,12 @@ func (a *agent) handle(e *qevent) {
 	switch e.prio {
 	case prioDeliver:
 		a.deliver(e.t, e.work)
+	case prioAction:
+		a.handleAction(e.t, e.aux)
 	case prioInject:
+		if !a.n.injectFires(e.aux, e.t) {
+			return // skipped, moved, or a contingency not fired
+		}
 		it := &a.m.items[e.aux]
 		ev := noEvent(e.t, events.Inject)
 		ev.Item, ev.Type = e.aux, it.typ
@@ -297,7 +308,7 @@ func (a *agent) dispatchOpen(t, opens liaison.Time) {
 		if w.item >= 0 && !a.knows[w.item] && (!w.fromMsg || w.msg.Kind == kindPlain && !w.msg.Relay) {
 			a.knows[w.item] = true
 			k := noEvent(t, events.Know)
-			k.Item, k.Type, k.Peer, k.Value = w.item, w.typ, w.origin, t-a.m.items[w.item].at
+			k.Item, k.Type, k.Peer, k.Value = w.item, w.typ, w.origin, t-a.n.itemAt(w.item)
 			if w.fromMsg {
 				k.MsgFrom, k.MsgSeq = w.msg.From, w.msg.Seq
 			}
@@ -333,6 +344,8 @@ func (a *agent) finish(t liaison.Time, w *work) {
 		a.answerConsent(t, w)
 	case kind == kindConsentGrant, kind == kindConsentRefuse:
 		a.consentAnswered(t, w)
+	case a.m.players[a.ix]:
+		a.awaitDecision(t, w)
 	default:
 		a.applyRules(t, w)
 	}
@@ -721,6 +734,13 @@ func (a *agent) hop(t, delay liaison.Time, to, c, typ, item, origin, final int32
 	ev := events.Event{T: t, Kind: events.Send, MsgFrom: a.ix, MsgSeq: m.Seq, Channel: c, Type: typ,
 		Item: item, Peer: to, Value: delay, CauseFrom: a.causeFrom, CauseSeq: a.causeSeq}
 	a.emit(ev)
+	if a.n.cut(c, depart) && !a.n.ending {
+		// A facilitator cut the channel: the message waits until it is
+		// restored (DeliverAt holds the latency meanwhile).
+		m.DeliverAt = lat
+		a.n.hold(m)
+		return
+	}
 	a.n.publish(m)
 }
 
@@ -757,6 +777,13 @@ func (a *agent) route(t liaison.Time, to, forced int32) int32 {
 			continue
 		}
 		ch := &a.m.channels[c]
+		if a.n.cut(c, t) {
+			// Cut until a facilitator restores it: as late as can be.
+			if best < 0 {
+				best, bestUp = c, liaison.Never
+			}
+			continue
+		}
 		if len(ch.outages) == 0 {
 			return c
 		}

@@ -435,10 +435,8 @@ func (n *Node) sync() (bool, error) {
 	}
 	// Actions first: an inject changes the node's earliest event.
 	for _, a := range p.actions {
-		if a.Kind == broker.ActionInject {
-			if err := n.addInject(a.Def, a.At); err != nil {
-				return false, err
-			}
+		if err := n.apply(a); err != nil {
+			return false, err
 		}
 	}
 	p.actions, p.actionMin = p.actions[:0], liaison.Never
@@ -687,7 +685,7 @@ func (l *Local) Run(ctx context.Context) error {
 		}
 		l.mu.Lock()
 		for _, a := range actions {
-			if a.Kind != broker.ActionInject {
+			if !broker.ChangesModel(a.Kind) {
 				continue
 			}
 			for _, p := range l.peers {

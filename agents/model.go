@@ -42,7 +42,10 @@ type Model struct {
 	typeIx   map[liaison.MessageType]int32
 
 	typeConsentReq, typeConsentGrant, typeConsentRefuse int32
-	amberCountry                                        bool // TLP:AMBER read as the holder's country
+
+	players         []bool       // by agency index: seated by a person
+	decisionTimeout liaison.Time // 0: players have no time limit
+	amberCountry    bool         // TLP:AMBER read as the holder's country
 }
 
 type agencyModel struct {
@@ -121,6 +124,7 @@ type itemModel struct {
 	audience   []int32
 	deadline   liaison.Time
 	urgent     bool
+	manual     bool // a contingency inject: only the facilitator fires it
 }
 
 // Compile builds the Model of a loaded (and variant-applied) scenario for a
@@ -206,6 +210,11 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 	}
 
 	m.agencies = make([]agencyModel, len(sc.Agencies))
+	m.players = make([]bool, len(sc.Agencies))
+	for _, p := range sc.Players {
+		m.players[ag(p)] = true
+	}
+	m.decisionTimeout = sc.DecisionTimeout.Time()
 	for i := range sc.Agencies {
 		a := &sc.Agencies[i]
 		am := &m.agencies[i]
@@ -287,7 +296,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 	for i, in := range sc.Injects {
 		it := itemModel{id: in.ID, at: in.At.Time(), to: ag(in.To), typ: m.typeIndex(in.Type),
 			tlp: liaison.TLPGreen, control: in.OriginatorControl, audience: ags(in.Audience),
-			deadline: in.Deadline.Time(), urgent: in.Urgent}
+			deadline: in.Deadline.Time(), urgent: in.Urgent, manual: in.When == "manual"}
 		if in.TLP.Set {
 			it.tlp = in.TLP.Level
 		}
@@ -361,7 +370,7 @@ func (m *Model) AgencyIndex(id liaison.AgencyID) int32 {
 func (m *Model) Items() []events.ItemInfo {
 	out := make([]events.ItemInfo, len(m.items))
 	for i, it := range m.items {
-		out[i] = events.ItemInfo{ID: it.id, At: it.at, Audience: it.audience, Deadline: it.deadline}
+		out[i] = events.ItemInfo{ID: it.id, At: it.at, Audience: it.audience, Deadline: it.deadline, Manual: it.manual}
 	}
 	return out
 }

@@ -66,6 +66,7 @@ type Node struct {
 	silent    bool // re-running a window already reported (remote catch-up)
 	pubBuf    []byte
 	pubErrs   uint64
+	acts      *actionState // what live actions changed; nil until one does
 	local     *localState  // RunLocal's state; nil across processes
 	remote    *remoteState // Run's state; nil in RunLocal
 	lastEvent liaison.Time // time of the event being handled
@@ -296,15 +297,15 @@ func (n *Node) setHosts(hosts []int) error {
 // addInject schedules a live inject at the agency it is for, if hosted
 // here. Every node and the recorder register the same injects in the same
 // order, so item indices agree everywhere.
-func (n *Node) addInject(def []byte, at liaison.Time) error {
+func (n *Node) addInject(def []byte, at liaison.Time) (int32, error) {
 	item, d, err := n.m.AddLive(def, at)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if a := n.agents[n.m.AgencyIndex(d.To)]; a != nil {
 		a.schedule(qevent{t: at, prio: prioInject, aux: item})
 	}
-	return nil
+	return item, nil
 }
 
 // process runs every queued event before until, in canonical order. The
@@ -334,6 +335,7 @@ func (n *Node) runEnd(end liaison.Time) {
 		n.process(&limit)
 		n.ending = false
 	}
+	n.dropHeld(end)
 	for len(n.queue) > 0 {
 		e := n.queue.pop()
 		if e.prio == prioDeliver {
@@ -526,6 +528,7 @@ const (
 	prioHandleEnd
 	prioDeliver
 	prioInject
+	prioAction // a live action the agency takes (staff, decision, release)
 	prioBackground
 )
 

@@ -235,8 +235,8 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	if !silent {
 		n.logRefusals(r.settled)
 	}
-	for _, in := range g.Injects {
-		if err := n.addInject(in.Def, in.At); err != nil {
+	for _, a := range g.Injects {
+		if err := n.apply(a); err != nil {
 			return err
 		}
 	}

@@ -9,12 +9,32 @@ import (
 	"liaison"
 )
 
-// Action kinds.
+// Action kinds. Each Def is JSON; see agents.ApplyDefs for the shapes of
+// those that change the model.
 const (
-	ActionInject = "inject"
-	ActionPause  = "pause"
-	ActionResume = "resume"
+	ActionInject   = "inject"          // a new inject (events.InjectDef)
+	ActionPause    = "pause"           // the clock stops
+	ActionResume   = "resume"          // the clock goes on
+	ActionSkip     = "skip_inject"     // a scheduled inject will not fire: {"id"}
+	ActionPostpone = "postpone_inject" // a scheduled inject fires later: {"id", "at_seconds"}
+	ActionFire     = "fire_inject"     // a contingency inject fires now: {"id"}
+	ActionCut      = "cut_channel"     // a channel goes down until restored: {"channel"}
+	ActionRestore  = "restore_channel" // a cut channel comes back: {"channel"}
+	ActionStaff    = "set_staff"       // an agency's staff changes: {"agency", "staff"}
+	ActionNote     = "note"            // an evaluator's note, for the record: {"text", "objective", "agency"}
+	ActionDecision = "decision"        // a player decides for its agency: {"agency", "decision", "action", "to", "channel", "type"}
 )
+
+// ChangesModel reports whether an action of this kind changes what the
+// agencies do, so that every node must take it at its time (pause, resume
+// and notes are for the record and the clock only).
+func ChangesModel(kind string) bool {
+	switch kind {
+	case ActionPause, ActionResume, ActionNote:
+		return false
+	}
+	return true
+}
 
 // Action is a facilitator's action during a run: an inject delivered at the
 // current simulated time, or a pause or resume of the clock. Every action
@@ -50,6 +70,11 @@ var ErrTooLate = errors.New("broker: the run ends before the inject could take e
 // simulated time it takes effect at. The time service uses one across
 // processes, the in-process synchronisation another.
 type Clock struct {
+	// Accept, when set, decides whether a live action may take effect at
+	// its time (a.At): a skipped inject must not have fired yet, say. It
+	// runs on the goroutine that calls Next.
+	Accept func(a Action) error
+
 	speed      float64
 	end        liaison.Time
 	input      <-chan Action
@@ -59,6 +84,16 @@ type Clock struct {
 	paused     bool
 	pausedWall time.Time
 	pausedSim  liaison.Time
+}
+
+// knownAction reports whether kind is one of the Action kinds.
+func knownAction(kind string) bool {
+	switch kind {
+	case ActionInject, ActionPause, ActionResume, ActionSkip, ActionPostpone, ActionFire,
+		ActionCut, ActionRestore, ActionStaff, ActionNote, ActionDecision:
+		return true
+	}
+	return false
 }
 
 // NewClock returns the clock of a run that ends at end (liaison.Never for
@@ -216,7 +251,14 @@ func (c *Clock) live(a Action, frontier liaison.Time) {
 		at = max(at, c.Now())
 	}
 	switch a.Kind {
-	case ActionInject:
+	case ActionPause, ActionResume:
+	default:
+		if !knownAction(a.Kind) {
+			c.reply(a, errors.New("broker: unknown action "+a.Kind))
+			return
+		}
+		// Everything else takes effect where the run stands, paused or
+		// not, and not after its end.
 		if c.paused {
 			at = c.pausedSim
 		}
@@ -224,6 +266,8 @@ func (c *Clock) live(a Action, frontier liaison.Time) {
 			c.reply(a, ErrTooLate)
 			return
 		}
+	}
+	switch a.Kind {
 	case ActionPause:
 		if c.paused {
 			c.reply(a, errors.New("broker: the run is already paused"))
@@ -238,11 +282,17 @@ func (c *Clock) live(a Action, frontier liaison.Time) {
 		// Simulated time stood still while paused.
 		c.paused, at = false, c.pausedSim
 		c.t0 = c.t0.Add(time.Since(c.pausedWall))
-	default:
-		c.reply(a, errors.New("broker: unknown action "+a.Kind))
-		return
 	}
 	a.At = at
+	if c.Accept != nil {
+		if err := c.Accept(a); err != nil {
+			if a.Kind == ActionPause {
+				c.paused = false
+			}
+			c.reply(a, err)
+			return
+		}
+	}
 	c.add(a)
 	if a.Done != nil {
 		a.Done <- ActionResult{At: at}

@@ -481,6 +481,9 @@ type Service struct {
 	// Live brings a facilitator's actions (injects, pause, resume) while
 	// the run goes on; nil for none.
 	Live <-chan Action
+	// Accept, when set, decides whether a live action may take effect at
+	// its time (see Clock.Accept).
+	Accept func(Action) error
 	// Script holds actions recorded in an earlier run's log, replayed at
 	// the times they took effect then.
 	Script []Action
@@ -593,6 +596,7 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	var until, endAt liaison.Time
 	ended := false
 	c := NewClock(s.Speed, s.End, s.Live, s.Script)
+	c.Accept = s.Accept
 	var windowActions []Action
 	expected := make([]uint64, len(nodes))
 	for {

@@ -20,24 +20,34 @@ type Kind uint8
 
 // The event kinds. Their names are part of the event log format.
 const (
-	Inject         Kind = iota + 1 // an inject reached its agency
-	Send                           // an agency sent a message (one hop, one recipient)
-	Deliver                        // a message reached its recipient (and its queue)
-	Hold                           // a message waits for the recipient's office to open
-	HandleStart                    // staff started handling a message
-	Know                           // an agency learned an item for the first time
-	HandleEnd                      // staff finished handling a message
-	Drop                           // a message was dropped; Reason says why
-	ConsentRequest                 // a holder asked the originator to release an item to third parties
-	ConsentGrant                   // the originator granted a release
-	ConsentRefuse                  // the originator refused a release
-	DeadlineMissed                 // an item's audience, or a reply, missed its deadline
-	Reached                        // the whole audience of an item knows it
-	Skip                           // a rule did not fire (its probability said no)
-	LiveInject                     // a facilitator's inject took effect (Raw holds it)
-	Pause                          // a facilitator paused the clock
-	Resume                         // a facilitator resumed the clock
-	Reject                         // an arrival that no agency sent, or that is malformed, was refused (Raw says what and why)
+	Inject          Kind = iota + 1 // an inject reached its agency
+	Send                            // an agency sent a message (one hop, one recipient)
+	Deliver                         // a message reached its recipient (and its queue)
+	Hold                            // a message waits for the recipient's office to open
+	HandleStart                     // staff started handling a message
+	Know                            // an agency learned an item for the first time
+	HandleEnd                       // staff finished handling a message
+	Drop                            // a message was dropped; Reason says why
+	ConsentRequest                  // a holder asked the originator to release an item to third parties
+	ConsentGrant                    // the originator granted a release
+	ConsentRefuse                   // the originator refused a release
+	DeadlineMissed                  // an item's audience, or a reply, missed its deadline
+	Reached                         // the whole audience of an item knows it
+	Skip                            // a rule did not fire (its probability said no)
+	LiveInject                      // a facilitator's inject took effect (Raw holds it)
+	Pause                           // a facilitator paused the clock
+	Resume                          // a facilitator resumed the clock
+	Reject                          // an arrival that no agency sent, or that is malformed, was refused (Raw says what and why)
+	DecisionPending                 // a player's agency handled a message and waits for its player (Raw: what the rules would do)
+	DecisionMade                    // a player's agency acted on a handled message (Raw: what, and by whom)
+	SkipInject                      // a facilitator skipped a scheduled inject (Raw holds the action)
+	PostponeInject                  // a facilitator postponed a scheduled inject
+	FireInject                      // a facilitator fired a contingency inject
+	CutChannel                      // a facilitator cut a channel
+	RestoreChannel                  // a facilitator restored a cut channel
+	SetStaff                        // a facilitator changed an agency's staff
+	Note                            // an evaluator's note
+	PlayerDecision                  // a player's decision took effect
 	kindEnd
 )
 
@@ -47,7 +57,16 @@ var kindNames = [...]string{
 	ConsentRequest: "consent_request", ConsentGrant: "consent_grant",
 	ConsentRefuse: "consent_refuse", DeadlineMissed: "deadline_missed",
 	Reached: "reached", Skip: "skip", LiveInject: "live_inject", Pause: "pause", Resume: "resume",
-	Reject: "reject",
+	Reject: "reject", DecisionPending: "decision_due", DecisionMade: "decided",
+	SkipInject: "skip_inject", PostponeInject: "postpone_inject", FireInject: "fire_inject",
+	CutChannel: "cut_channel", RestoreChannel: "restore_channel", SetStaff: "set_staff", Note: "note",
+	PlayerDecision: "decision",
+}
+
+// IsAction reports whether events of the kind record a live action of a
+// facilitator or player (and so are replayed from a log).
+func (k Kind) IsAction() bool {
+	return k == LiveInject || k == Pause || k == Resume || k >= SkipInject && k <= PlayerDecision
 }
 
 // String returns the event log name of the kind, e.g. "handle_start".

@@ -16,18 +16,21 @@ var (
 		ConsentRequest: "originator", ConsentGrant: "to", ConsentRefuse: "to",
 		Inject: "", Know: "from", Skip: "", DeadlineMissed: "", Reached: "",
 		LiveInject: "", Pause: "", Resume: "", Reject: "",
+		DecisionPending: "", DecisionMade: "", SkipInject: "", PostponeInject: "", FireInject: "", CutChannel: "", RestoreChannel: "", SetStaff: "", Note: "", PlayerDecision: "",
 	}
 	valueKey = [...]string{
 		Deliver: "latency", Hold: "until", HandleStart: "wait", HandleEnd: "handling",
 		Know: "since_inject", Reached: "time_to_reach", DeadlineMissed: "deadline",
 		Send: "", Inject: "", Drop: "", ConsentRequest: "", ConsentGrant: "",
 		ConsentRefuse: "", Skip: "", LiveInject: "", Pause: "", Resume: "", Reject: "",
+		DecisionPending: "", DecisionMade: "", SkipInject: "", PostponeInject: "", FireInject: "", CutChannel: "", RestoreChannel: "", SetStaff: "", Note: "", PlayerDecision: "",
 	}
 	countKey = [...]string{
 		Deliver: "queue", HandleStart: "queue", Reached: "audience", DeadlineMissed: "reached",
 		Inject: "", Send: "", Hold: "", Know: "", HandleEnd: "", Drop: "",
 		ConsentRequest: "", ConsentGrant: "", ConsentRefuse: "", Skip: "",
 		LiveInject: "", Pause: "", Resume: "", Reject: "",
+		DecisionPending: "", DecisionMade: "", SkipInject: "", PostponeInject: "", FireInject: "", CutChannel: "", RestoreChannel: "", SetStaff: "", Note: "", PlayerDecision: "",
 	}
 )
 
@@ -35,7 +38,7 @@ var (
 // writes a member when its field is set; the reader (Reader) accepts only
 // the members a kind may carry and insists on those it always carries, so
 // the two cannot drift apart unseen.
-type member uint16
+type member uint32
 
 const (
 	mAgency member = 1 << iota
@@ -45,13 +48,16 @@ const (
 	mItem
 	mType
 	mReason
-	mInject // a live inject's definition (Raw)
-	mPeer   // under the kind's peerKey
-	mValue  // under its valueKey
-	mCount  // under its countKey
-	mFanout // a send's fanout_delay, written only when above zero
-	mOutage // a deliver's outage_wait, written only when above zero
-	mReject // a refused arrival's subject and why (Raw)
+	mInject   // a live inject's definition (Raw)
+	mPeer     // under the kind's peerKey
+	mValue    // under its valueKey
+	mCount    // under its countKey
+	mFanout   // a send's fanout_delay, written only when above zero
+	mOutage   // a deliver's outage_wait, written only when above zero
+	mReject   // a refused arrival's subject and why (Raw)
+	mAction   // a live action's definition (Raw)
+	mDecision // a decision_due's decision (Raw)
+	mDecided  // a decided's decision (Raw)
 )
 
 // agentMembers are what any agency's event may name.
@@ -67,6 +73,10 @@ var (
 		ConsentRefuse: agentMembers | mPeer, DeadlineMissed: agentMembers | mValue | mCount,
 		Reached: mItem | mValue | mCount, Skip: agentMembers,
 		LiveInject: mItem | mInject, Pause: 0, Resume: 0, Reject: mAgency | mChannel | mMsg | mReject,
+		DecisionPending: agentMembers | mDecision, DecisionMade: agentMembers | mDecided,
+		SkipInject: mItem | mAction, PostponeInject: mItem | mAction, FireInject: mItem | mAction,
+		CutChannel: mChannel | mAction, RestoreChannel: mChannel | mAction, SetStaff: mAction, Note: mAction,
+		PlayerDecision: mAction,
 	}
 	requiredMembers = [...]member{
 		Inject: mAgency | mItem, Send: mAgency | mMsg,
@@ -77,6 +87,10 @@ var (
 		ConsentRefuse: mAgency | mItem | mPeer, DeadlineMissed: mValue | mCount,
 		Reached: mItem | mValue | mCount, Skip: mAgency,
 		LiveInject: mItem | mInject, Pause: 0, Resume: 0, Reject: mReject,
+		DecisionPending: mAgency | mDecision, DecisionMade: mAgency | mDecided,
+		SkipInject: mItem | mAction, PostponeInject: mItem | mAction, FireInject: mItem | mAction,
+		CutChannel: mChannel | mAction, RestoreChannel: mChannel | mAction, SetStaff: mAction, Note: mAction,
+		PlayerDecision: mAction,
 	}
 )
 

@@ -220,7 +220,10 @@ func (r *Reader) addItem(d ItemDesc, audience []liaison.AgencyID, at liaison.Tim
 			return fmt.Sprintf("agency %q is not in the run header", a)
 		}
 	}
-	info := ItemInfo{ID: liaison.ItemID(d.ID), At: at, Deadline: fromSeconds(deadline)}
+	if d.When != "" && d.When != "manual" {
+		return fmt.Sprintf("item %q: when is %q; expected manual or nothing", d.ID, d.When)
+	}
+	info := ItemInfo{ID: liaison.ItemID(d.ID), At: at, Deadline: fromSeconds(deadline), Manual: d.When == "manual"}
 	for _, a := range audience {
 		ix, ok := r.agIx[string(a)]
 		if !ok {
@@ -244,6 +247,9 @@ type line struct {
 	Kind        *string         `json:"kind"`
 	Inject      json.RawMessage `json:"inject"`
 	Reject      json.RawMessage `json:"reject"`
+	Action      json.RawMessage `json:"action"`
+	Decision    json.RawMessage `json:"decision"`
+	Decided     json.RawMessage `json:"decided"`
 	Agency      *string         `json:"agency"`
 	Channel     *string         `json:"channel"`
 	Msg         *string         `json:"msg"`
@@ -301,7 +307,7 @@ var memberNames = []struct {
 	name string
 }{
 	{mAgency, "agency"}, {mChannel, "channel"}, {mMsg, "msg"}, {mCause, "cause"}, {mItem, "item"},
-	{mType, "type"}, {mReason, "reason"}, {mInject, "inject"}, {mReject, "reject"}, {mFanout, "fanout_delay"}, {mOutage, "outage_wait"},
+	{mType, "type"}, {mReason, "reason"}, {mInject, "inject"}, {mReject, "reject"}, {mAction, "action"}, {mDecision, "decision"}, {mDecided, "decided"}, {mFanout, "fanout_delay"}, {mOutage, "outage_wait"},
 }
 
 // event parses and checks one event line.
@@ -352,6 +358,15 @@ func (r *Reader) event(b []byte) (*Record, error) {
 	}
 	if l.Reject != nil {
 		has |= mReject
+	}
+	if l.Action != nil {
+		has |= mAction
+	}
+	if l.Decision != nil {
+		has |= mDecision
+	}
+	if l.Decided != nil {
+		has |= mDecided
 	}
 	if l.FanoutDelay != nil {
 		has |= mFanout
@@ -477,6 +492,21 @@ func (r *Reader) event(b []byte) (*Record, error) {
 		if err := r.liveInject(rec, l.Inject, *l.Item, b); err != nil {
 			return nil, err
 		}
+	}
+	for _, m := range []struct {
+		key string
+		raw json.RawMessage
+		v   any
+	}{{"action", l.Action, &ActionDef{}}, {"decision", l.Decision, &DecisionDue{}}, {"decided", l.Decided, &Decided{}}} {
+		if m.raw == nil {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(m.raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(m.v); err != nil {
+			return nil, r.errorf(col(m.key), "%s: %q is not what a %s event carries: %v", k, m.key, k, plainJSONError(err))
+		}
+		rec.Raw = append([]byte(`"`+m.key+`":`), m.raw...)
 	}
 	if k == Reject {
 		var ref Refusal

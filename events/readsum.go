@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -56,9 +57,19 @@ func (t *Tally) Add(rec *Record) error {
 		t.logged = append(t.logged, rec)
 		return nil
 	}
-	if rec.Kind == LiveInject {
+	switch rec.Kind {
+	case LiveInject:
 		// As the run does: the item is known before its window's events.
 		t.rec.AddItem(t.rd.items[rec.Item])
+	case SkipInject:
+		t.rec.SkipItem(rec.Item)
+	case FireInject:
+		t.rec.MoveItem(rec.Item, rec.T)
+	case PostponeInject:
+		var d ActionDef
+		if json.Unmarshal(ActionOf(&rec.Event), &d) == nil && d.AtSeconds != nil {
+			t.rec.MoveItem(rec.Item, max(rec.T, liaison.Time(*d.AtSeconds*1000+0.5)))
+		}
 	}
 	t.batch = append(t.batch, rec.Event)
 	return nil

@@ -17,6 +17,9 @@ type ItemInfo struct {
 	At       liaison.Time // inject time
 	Audience []int32      // agency indices
 	Deadline liaison.Time // relative to At; 0 for none
+	// Manual marks a contingency inject: it has no time until a
+	// facilitator fires it (Recorder.MoveItem).
+	Manual bool
 }
 
 // Header names the run in the summary; Info, when set, is written as the
@@ -56,6 +59,7 @@ type itemState struct {
 	reached  int
 	reachAt  liaison.Time // Never until the whole audience knows
 	deadline bool         // deadline passed and was missed
+	skipped  bool         // a facilitator skipped it: no reach, no deadline
 }
 
 // NewRecorder returns a Recorder that writes the JSON Lines event log to w
@@ -89,10 +93,39 @@ func (r *Recorder) AddItem(it ItemInfo) {
 		st.inAud[a] = true
 	}
 	r.items = append(r.items, st)
+	if !it.Manual {
+		r.scheduleDeadline(idx)
+	}
+}
+
+// scheduleDeadline queues the check of an item's deadline.
+func (r *Recorder) scheduleDeadline(idx int32) {
+	it := &r.items[idx].info
 	if it.Deadline > 0 {
 		heap.Push(&r.derived, Event{T: it.At + it.Deadline, Kind: DeadlineMissed, Rank: RankDerived,
 			Agency: -1, Seq: uint64(idx), MsgFrom: -1, Channel: -1, Type: -1, Item: idx,
 			Peer: -1, Reason: -1, Value: it.Deadline, CauseFrom: -1})
+	}
+}
+
+// MoveItem gives an item a new time (a facilitator postponed it, or fired
+// a contingency inject): its deadline counts from then. Call it before
+// the window that holds the new time.
+func (r *Recorder) MoveItem(item int32, at liaison.Time) {
+	if item < 0 || int(item) >= len(r.items) {
+		return
+	}
+	st := &r.items[item]
+	// A deadline check already queued is for the old time: dropped when
+	// it comes up (its time no longer matches).
+	st.info.At, st.info.Manual = at, false
+	r.scheduleDeadline(item)
+}
+
+// SkipItem marks an item a facilitator skipped: it is not measured.
+func (r *Recorder) SkipItem(item int32) {
+	if item >= 0 && int(item) < len(r.items) {
+		r.items[item].skipped = true
 	}
 }
 
@@ -142,8 +175,8 @@ func (r *Recorder) emitDerived() {
 	e := heap.Pop(&r.derived).(Event)
 	if e.Kind == DeadlineMissed {
 		st := &r.items[e.Item]
-		if st.reachAt <= e.T {
-			return // met
+		if st.reachAt <= e.T || st.skipped || st.info.Manual || e.T != st.info.At+st.info.Deadline {
+			return // met, or not (or no longer) due then
 		}
 		st.deadline = true
 		e.Count = int32(st.reached)

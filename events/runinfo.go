@@ -68,6 +68,9 @@ type ItemDesc struct {
 	DeadlineSeconds   *float64 `json:"deadline_seconds"`
 	Expected          string   `json:"expected,omitempty"`
 	Objective         string   `json:"objective,omitempty"`
+	// When is "manual" for a contingency inject, which fires only when a
+	// facilitator fires it (AtSeconds is then its planned time).
+	When string `json:"when,omitempty"`
 }
 
 // Line returns the header as one JSON line, newline included.

@@ -46,6 +46,10 @@ type ItemSummary struct {
 	DeadlineSeconds    *float64           `json:"deadline_seconds"`
 	DeadlineMet        *bool              `json:"deadline_met"`
 	Knowers            int                `json:"knowers"`
+	// Status is "skipped" (a facilitator skipped it) or "not fired" (a
+	// contingency inject nobody fired); empty for an item that was
+	// injected. Neither has a reach to measure.
+	Status string `json:"status,omitempty"`
 	// Learned is the reach curve: the seconds since the inject at which
 	// each audience member that learned the item learned it, in order
 	// (len(Learned) == Reached). Reports and comparisons draw it.
@@ -195,10 +199,18 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 		if st.reachAt != liaison.Never {
 			is.TimeToReachSeconds = seconds(st.reachAt - st.info.At)
 		}
+		switch {
+		case st.skipped:
+			is.Status = "skipped"
+		case st.info.Manual:
+			is.Status = "not fired"
+		}
 		if st.info.Deadline > 0 {
 			is.DeadlineSeconds = seconds(st.info.Deadline)
-			met := st.reachAt != liaison.Never && st.reachAt-st.info.At <= st.info.Deadline
-			is.DeadlineMet = &met
+			if is.Status == "" {
+				met := st.reachAt != liaison.Never && st.reachAt-st.info.At <= st.info.Deadline
+				is.DeadlineMet = &met
+			}
 		}
 		s.Items = append(s.Items, is)
 	}
@@ -260,10 +272,14 @@ func (s *Summary) WriteTable(w io.Writer) error {
 			}
 			if it.DeadlineSeconds != nil {
 				dl = Human(*it.DeadlineSeconds)
+			}
+			switch {
+			case it.Status != "":
+				ttr, met = "-", it.Status
+			case it.DeadlineMet != nil && *it.DeadlineMet:
+				met = "yes"
+			case it.DeadlineMet != nil:
 				met = "no"
-				if *it.DeadlineMet {
-					met = "yes"
-				}
 			}
 			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\n", it.ID, it.Reached, len(it.Audience), ttr, dl, met)
 		}

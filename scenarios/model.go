@@ -15,25 +15,27 @@ import (
 // that `liaison schema` prints. Loader and schema are both derived from
 // these types, which keeps them in step.
 type Scenario struct {
-	Name        string            `yaml:"name" desc:"Short machine name, e.g. ctg-threat-warning; used in run ids and metrics." required:"true"`
-	Title       string            `yaml:"title" desc:"One-line human title." required:"true"`
-	Description string            `yaml:"description" desc:"What the scenario is about and where its facts come from."`
-	Start       Calendar          `yaml:"start" desc:"Calendar anchor: the wall-clock instant of simulated time 0, RFC 3339 with offset, e.g. 2026-03-06T16:00:00+01:00." required:"true"`
-	TimeZone    string            `yaml:"timezone" desc:"IANA time zone for office hours, e.g. Europe/Copenhagen. Default: the offset of start."`
-	Duration    Duration          `yaml:"duration" desc:"Simulated length of the run, e.g. 72h or 30d. Without it the run ends when nothing is left to happen; required with background traffic."`
-	Seed        uint64            `yaml:"seed" desc:"Default random seed; --seed overrides it."`
-	Amber       AmberScope        `yaml:"amber" desc:"How TLP:AMBER limits a holder other than the originator: organisation (default, TLP 2.0: the holder's own organisation and the clients it declares) or country (an older, looser reading: any agency of the holder's country)." enum:"organisation,country"`
-	Fanout      Dist              `yaml:"fanout" desc:"Default for every agency's fanout: the time to draft and send each additional separate message of one share, e.g. fixed(2m). Default 0 (copies leave together)."`
-	Agencies    []Agency          `yaml:"agencies" desc:"The agencies, each an agent on NATS." required:"true"`
-	Channels    []Channel         `yaml:"channels" desc:"The channels that join agencies, in order of preference." required:"true"`
-	Rules       []Rule            `yaml:"rules" desc:"Behaviour: what an agency does when a message of a type arrives."`
-	Injects     []Inject          `yaml:"injects" desc:"The master scenario events list: timed items of information delivered to agencies."`
-	Background  []Stream          `yaml:"background" desc:"Poisson streams of routine messages that load queues like real daily volume."`
-	Variants    []Variant         `yaml:"variants" desc:"Named overlays that replace or add channels, agencies, rules or background traffic."`
-	Ratings     []ObjectiveRating `yaml:"ratings" desc:"The evaluators' HSEEP ratings of exercise objectives, which replace the ratings the after-action report computes from the run: each names an objective as the injects write it and a rating P, S, M or U."`
-	Source      string            `yaml:"-"` // file name (or "builtin:NAME") the scenario came from
-	Positions   Positions         `yaml:"-"` // where each path in the document starts
-	Location    *time.Location    `yaml:"-"` // TimeZone resolved; set by Load
+	Name            string             `yaml:"name" desc:"Short machine name, e.g. ctg-threat-warning; used in run ids and metrics." required:"true"`
+	Title           string             `yaml:"title" desc:"One-line human title." required:"true"`
+	Description     string             `yaml:"description" desc:"What the scenario is about and where its facts come from."`
+	Start           Calendar           `yaml:"start" desc:"Calendar anchor: the wall-clock instant of simulated time 0, RFC 3339 with offset, e.g. 2026-03-06T16:00:00+01:00." required:"true"`
+	TimeZone        string             `yaml:"timezone" desc:"IANA time zone for office hours, e.g. Europe/Copenhagen. Default: the offset of start."`
+	Duration        Duration           `yaml:"duration" desc:"Simulated length of the run, e.g. 72h or 30d. Without it the run ends when nothing is left to happen; required with background traffic."`
+	Seed            uint64             `yaml:"seed" desc:"Default random seed; --seed overrides it."`
+	Amber           AmberScope         `yaml:"amber" desc:"How TLP:AMBER limits a holder other than the originator: organisation (default, TLP 2.0: the holder's own organisation and the clients it declares) or country (an older, looser reading: any agency of the holder's country)." enum:"organisation,country"`
+	Fanout          Dist               `yaml:"fanout" desc:"Default for every agency's fanout: the time to draft and send each additional separate message of one share, e.g. fixed(2m). Default 0 (copies leave together)."`
+	Agencies        []Agency           `yaml:"agencies" desc:"The agencies, each an agent on NATS." required:"true"`
+	Channels        []Channel          `yaml:"channels" desc:"The channels that join agencies, in order of preference." required:"true"`
+	Rules           []Rule             `yaml:"rules" desc:"Behaviour: what an agency does when a message of a type arrives."`
+	Injects         []Inject           `yaml:"injects" desc:"The master scenario events list: timed items of information delivered to agencies."`
+	Background      []Stream           `yaml:"background" desc:"Poisson streams of routine messages that load queues like real daily volume."`
+	Variants        []Variant          `yaml:"variants" desc:"Named overlays that replace or add channels, agencies, rules or background traffic."`
+	Players         []liaison.AgencyID `yaml:"players" desc:"Agencies seated by people in a live exercise (liaison run --console): each decides in a web console what its rules would otherwise decide when it has handled a message; --players adds to them."`
+	DecisionTimeout Duration           `yaml:"decision_timeout" desc:"How long (simulated time) a player may take to decide before the agency's rules act; default: no limit, the agency waits for its player."`
+	Ratings         []ObjectiveRating  `yaml:"ratings" desc:"The evaluators' HSEEP ratings of exercise objectives, which replace the ratings the after-action report computes from the run: each names an objective as the injects write it and a rating P, S, M or U."`
+	Source          string             `yaml:"-"` // file name (or "builtin:NAME") the scenario came from
+	Positions       Positions          `yaml:"-"` // where each path in the document starts
+	Location        *time.Location     `yaml:"-"` // TimeZone resolved; set by Load
 	// Warnings are problems that do not stop the file from loading, such
 	// as an audience member reached only through a consent that cannot be
 	// asked; set by Parse, printed by liaison validate.
@@ -154,6 +156,7 @@ type Inject struct {
 	Urgent            bool                `yaml:"urgent" desc:"The message is urgent: it jumps queues."`
 	Expected          string              `yaml:"expected" desc:"Expected player action (MSEL column)."`
 	Objective         string              `yaml:"objective" desc:"Exercise objective served (MSEL column)."`
+	When              string              `yaml:"when" desc:"manual: a contingency inject, which never fires by itself but when the facilitator fires it (its at is the planned time the MSEL shows). Default: at its time." enum:"manual"`
 }
 
 // Stream is background traffic: each agency in From sends messages of Type

@@ -59,6 +59,10 @@ func check(s *Scenario, given func(string) bool) []problem {
 	c.ratings()
 	c.background()
 	c.reachability()
+	c.agencyList("players", s.Players)
+	if s.DecisionTimeout < 0 {
+		c.addf("decision_timeout", BadValue, "decision_timeout is negative; expected a duration such as 30m")
+	}
 	return c.problems
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -34,53 +33,29 @@ func ControlSubject(runID, verb string) string { return "liaison." + runID + ".c
 // effect: a paused or slow run answers within it or says it is busy.
 const actionWait = 30 * time.Second
 
-// serveControl answers the facilitator's requests for one run: live
-// injects (checked against the scenario as the loader would), pause and
-// resume. It returns the channel the time service takes actions from.
-// onAction, when not nil, hears of every action the run took, when it is
-// taken (a live view shows a pause at once; the log records it only when
-// time moves on).
+// serveControl answers the facilitator's requests for one run over NATS:
+// live injects (checked against the scenario as the loader would), pause
+// and resume, submitted through ctl.
 //
 // Answers: "ok T" (taken at simulated time T), "unchanged paused T" (a
 // pause while paused since T) or "unchanged running" (a resume while not
 // paused), "invalid: …" (a bad inject), "error: …".
-func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed float64,
-	onAction func(verb string, at liaison.Time)) (<-chan broker.Action, func(), error) {
-	live := make(chan broker.Action)
-	var mu sync.Mutex // one action at a time: later injects are checked against earlier ones
+func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed float64, ctl *actor) (func(), error) {
 	accepted := *sc
 	accepted.Injects = append([]scenarios.Inject(nil), sc.Injects...)
-	// Only these requests pause the clock (a replay's pauses are records),
-	// so they know whether it is paused.
-	paused, pausedAt := false, liaison.Time(0)
 	act := func(a broker.Action) (string, bool) {
-		done := make(chan broker.ActionResult, 1)
-		a.Done = done
-		select {
-		case live <- a:
-		case <-time.After(actionWait):
-			return "error: the run did not take the action within " + actionWait.String(), false
+		r := ctl.act(a)
+		if r.Err != nil {
+			return "error: " + r.Err.Error(), false
 		}
-		select {
-		case r := <-done:
-			if r.Err != nil {
-				return "error: " + r.Err.Error(), false
-			}
-			if onAction != nil {
-				onAction(a.Kind, r.At)
-			}
-			if a.Kind == broker.ActionPause {
-				pausedAt = r.At
-			}
-			return "ok " + liaison.FormatSeconds(r.At), true
-		case <-time.After(actionWait):
-			return "error: the action was not confirmed within " + actionWait.String(), false
-		}
+		return "ok " + liaison.FormatSeconds(r.At), true
 	}
 	handle := func(verb string) nats.MsgHandler {
 		return func(m *nats.Msg) {
-			mu.Lock()
-			defer mu.Unlock()
+			// One action at a time: later injects are checked against
+			// earlier ones.
+			ctl.mu.Lock()
+			defer ctl.mu.Unlock()
 			var reply string
 			switch verb {
 			case ctlInject:
@@ -96,19 +71,17 @@ func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed fl
 					accepted.Injects = append(accepted.Injects, *in)
 				}
 			case ctlPause:
-				if paused {
-					reply = "unchanged paused " + liaison.FormatSeconds(pausedAt)
+				if ctl.paused {
+					reply = "unchanged paused " + liaison.FormatSeconds(ctl.pausedAt)
 					break
 				}
-				reply, paused = act(broker.Action{Kind: broker.ActionPause})
+				reply, _ = act(broker.Action{Kind: broker.ActionPause})
 			case ctlResume:
-				if !paused {
+				if !ctl.paused {
 					reply = "unchanged running"
 					break
 				}
-				var ok bool
-				reply, ok = act(broker.Action{Kind: broker.ActionResume})
-				paused = !ok
+				reply, _ = act(broker.Action{Kind: broker.ActionResume})
 			}
 			m.Respond([]byte(reply))
 		}
@@ -123,7 +96,7 @@ func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed fl
 		s, err := c.Subscribe(ControlSubject(runID, verb), handle(verb))
 		if err != nil {
 			stop()
-			return nil, nil, fmt.Errorf("sim: subscribing to control: %w", err)
+			return nil, fmt.Errorf("sim: subscribing to control: %w", err)
 		}
 		subs = append(subs, s)
 	}
@@ -136,11 +109,14 @@ func serveControl(c *broker.Conn, runID string, sc *scenarios.Scenario, speed fl
 	})
 	if err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("sim: subscribing to %s: %w", RunsSubject, err)
+		return nil, fmt.Errorf("sim: subscribing to %s: %w", RunsSubject, err)
 	}
 	subs = append(subs, s)
-	return live, stop, nil
+	return stop, nil
 }
+
+// timeAfter is time.After, a variable for tests of slow runs.
+var timeAfter = time.After
 
 // actionEvent records a live action in the log and, for an inject,
 // registers its item with the recorder.
@@ -156,14 +132,46 @@ func actionEvent(a broker.Action, m *agents.Model, rec *events.Recorder) (events
 		rec.AddItem(m.ItemInfo(item))
 		e.Kind, e.Item = events.LiveInject, item
 		e.Raw = events.InjectMember(a.Def)
+		return e, nil
 	case broker.ActionPause:
 		e.Kind = events.Pause
+		return e, nil
 	case broker.ActionResume:
 		e.Kind = events.Resume
-	default:
+		return e, nil
+	}
+	k, ok := actionKinds[a.Kind]
+	if !ok {
 		return e, fmt.Errorf("sim: unknown action %q", a.Kind)
 	}
+	d, err := m.ParseAction(a)
+	if err != nil {
+		return e, err
+	}
+	e.Kind, e.Raw = k, events.ActionMember(a.Def)
+	switch a.Kind {
+	case broker.ActionSkip:
+		e.Item = m.ItemByID(d.ID)
+		rec.SkipItem(e.Item)
+	case broker.ActionPostpone:
+		e.Item = m.ItemByID(d.ID)
+		rec.MoveItem(e.Item, max(a.At, liaison.Time(*d.AtSeconds*1000+0.5)))
+	case broker.ActionFire:
+		e.Item = m.ItemByID(d.ID)
+		rec.MoveItem(e.Item, a.At)
+	case broker.ActionCut, broker.ActionRestore:
+		e.Channel = m.ChannelByID(d.Channel)
+	}
 	return e, nil
+}
+
+// actionKinds names the log's record of each live action besides injects,
+// pauses and resumes.
+var actionKinds = map[string]events.Kind{
+	broker.ActionSkip: events.SkipInject, broker.ActionPostpone: events.PostponeInject,
+	broker.ActionFire: events.FireInject, broker.ActionCut: events.CutChannel,
+	broker.ActionRestore: events.RestoreChannel, broker.ActionStaff: events.SetStaff,
+	broker.ActionNote: events.Note, broker.ActionDecision: events.PlayerDecision,
 }
 
 // ReadActions reads the live actions recorded in an event log, to replay
@@ -193,7 +201,15 @@ func ReadActions(name string, r io.Reader) ([]broker.Action, error) {
 		case events.Resume:
 			a.Kind = broker.ActionResume
 		default:
-			continue
+			if !rec.Kind.IsAction() {
+				continue
+			}
+			for kind, k := range actionKinds {
+				if k == rec.Kind {
+					a.Kind = kind
+				}
+			}
+			a.Def = append([]byte(nil), events.ActionOf(&rec.Event)...)
 		}
 		out = append(out, a)
 	}

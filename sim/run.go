@@ -90,6 +90,9 @@ type Config struct {
 	// run; Notify hears of failures and recoveries.
 	Resume bool
 	Notify func(string)
+	// Players seats people at these agencies besides the scenario's
+	// players: they decide what the agencies' rules would (Started.Act).
+	Players []liaison.AgencyID
 	// Replication marks one unattended replication of many that share the
 	// process (a comparison): it takes no facilitator's actions, each node
 	// uses one connection, and nodes do not yield to NATS before waiting,
@@ -110,6 +113,12 @@ type Started struct {
 	Conns  []*broker.Conn
 	Server *server.Server
 	RunID  string // the token in the run's subjects, for liaison inject --run
+	// Act submits a live action (a facilitator's or a player's) and waits
+	// until the run takes it, at the simulated time in the result, or
+	// refuses it, saying why.
+	Act func(broker.Action) broker.ActionResult
+	// Players are the agencies people seat in this run.
+	Players []liaison.AgencyID
 }
 
 // Run runs the scenario to its end and returns the summary. It fails, and
@@ -117,6 +126,9 @@ type Started struct {
 func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	sc, err := cfg.Scenario.Apply(cfg.Variant)
 	if err != nil {
+		return nil, err
+	}
+	if sc, err = seatPlayers(sc, cfg.Players); err != nil {
 		return nil, err
 	}
 	creds, plan, err := credentials(cfg, sc)
@@ -213,17 +225,18 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		}
 	}
 	var live <-chan broker.Action
+	ctl := &actor{live: make(chan broker.Action), onAction: cfg.OnAction, model: model}
 	if !cfg.Replication {
-		l, stopControl, err := serveControl(svcConn, runID, sc, cfg.Speed, cfg.OnAction)
+		stopControl, err := serveControl(svcConn, runID, sc, cfg.Speed, ctl)
 		if err != nil {
 			return nil, err
 		}
-		live = l
+		live = ctl.live
 		defer stopControl()
 	}
 	for _, f := range cfg.OnStart {
 		f(Started{Info: hdr.Info, Names: &recModel.Names, Conns: append([]*broker.Conn{svcConn}, conns...),
-			Server: srv, RunID: runID})
+			Server: srv, RunID: runID, Act: ctl.Act, Players: sc.Players})
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -282,6 +295,7 @@ func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, re
 	free := make(chan []events.Event, 64)
 	loc := &agents.Local{Nodes: len(parts), Hosts: hosts, End: model.End, Lookahead: model.Lookahead,
 		Clock: broker.NewClock(cfg.Speed, model.End, live, cfg.Replay), Out: out, Free: free}
+	loc.Clock.Accept = newActionCheck(model).accept
 	recDone := make(chan error, 1)
 	go func() { recDone <- record(out, free, len(parts), model.End, recModel, rec) }()
 	nodeErrs := make([]error, len(parts))
@@ -338,7 +352,8 @@ func record(out <-chan agents.Batch, free chan<- []events.Event, nodes int, end 
 		src, evs := b.Source, b.Events
 		if src == agents.Coordinator {
 			src = nodes
-			acts = acts[:0]
+			// A fresh slice: the merge may hold on to it.
+			acts = make([]events.Event, 0, len(b.Actions))
 			for _, a := range b.Actions {
 				var e events.Event
 				if e, err = actionEvent(a, recModel, rec); err != nil {
@@ -410,7 +425,7 @@ func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, r
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
 		Resume: cfg.Resume, Notify: cfg.Notify, StallTimeout: cfg.StallTimeout,
-		Speed: cfg.Speed, Live: live, Script: cfg.Replay,
+		Speed: cfg.Speed, Live: live, Script: cfg.Replay, Accept: newActionCheck(model).accept,
 		Window: func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
 			windows <- window{chunks, until, actions}
 			return nil

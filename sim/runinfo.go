@@ -65,7 +65,7 @@ func runInfo(sc *scenarios.Scenario, seed uint64, variant string) *events.RunInf
 		d := events.ItemDesc{ID: string(in.ID), AtSeconds: in.At.Time().Seconds(), To: string(in.To),
 			From: in.From, Type: string(in.Type), Summary: in.Summary, TLP: tlp.String(),
 			OriginatorControl: in.OriginatorControl, Originator: string(orig),
-			Audience: ids(in.Audience), Expected: in.Expected, Objective: in.Objective}
+			Audience: ids(in.Audience), Expected: in.Expected, Objective: in.Objective, When: in.When}
 		if in.Deadline > 0 {
 			s := in.Deadline.Time().Seconds()
 			d.DeadlineSeconds = &s

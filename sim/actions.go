@@ -1,0 +1,169 @@
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"liaison"
+	"liaison/agents"
+	"liaison/broker"
+	"liaison/events"
+	"liaison/scenarios"
+)
+
+// actionCheck decides whether a facilitator's or player's action may take
+// effect when the clock would place it: an inject skipped or postponed must
+// not have fired, a contingency inject fires once, a channel is cut only
+// when up and restored only when cut. It follows what it accepted, and runs
+// on the clock's goroutine.
+type actionCheck struct {
+	m      *agents.Model
+	at     map[int32]liaison.Time // injects' times as they stand; Never once skipped
+	manual map[int32]bool         // contingency injects not yet fired
+	cut    map[int32]bool
+}
+
+func newActionCheck(m *agents.Model) *actionCheck {
+	c := &actionCheck{m: m, at: map[int32]liaison.Time{}, manual: map[int32]bool{}, cut: map[int32]bool{}}
+	for i, it := range m.Items() {
+		c.at[int32(i)] = it.At
+		c.manual[int32(i)] = it.Manual
+	}
+	return c
+}
+
+func (c *actionCheck) accept(a broker.Action) error {
+	if !broker.ChangesModel(a.Kind) || a.Kind == broker.ActionInject {
+		return nil
+	}
+	d, err := c.m.ParseAction(a)
+	if err != nil {
+		return err
+	}
+	switch a.Kind {
+	case broker.ActionSkip, broker.ActionPostpone:
+		item := c.m.ItemByID(d.ID)
+		switch {
+		case c.manual[item]:
+			return fmt.Errorf("inject %s is a contingency inject: it fires only when fired", d.ID)
+		case c.at[item] == liaison.Never:
+			return fmt.Errorf("inject %s was skipped", d.ID)
+		case c.at[item] < a.At:
+			return fmt.Errorf("inject %s has fired already (at %ss)", d.ID, liaison.FormatSeconds(c.at[item]))
+		}
+		if a.Kind == broker.ActionSkip {
+			c.at[item] = liaison.Never
+		} else {
+			c.at[item] = max(a.At, liaison.Time(*d.AtSeconds*1000+0.5))
+		}
+	case broker.ActionFire:
+		item := c.m.ItemByID(d.ID)
+		if !c.manual[item] {
+			return fmt.Errorf("inject %s has been fired already", d.ID)
+		}
+		c.manual[item], c.at[item] = false, a.At
+	case broker.ActionCut, broker.ActionRestore:
+		ch := c.m.ChannelByID(d.Channel)
+		if c.cut[ch] == (a.Kind == broker.ActionCut) {
+			if a.Kind == broker.ActionCut {
+				return fmt.Errorf("channel %s is cut already", d.Channel)
+			}
+			return fmt.Errorf("channel %s is not cut", d.Channel)
+		}
+		c.cut[ch] = a.Kind == broker.ActionCut
+	}
+	return nil
+}
+
+// actor submits actions to a run, one at a time, for whoever drives it:
+// the NATS control subjects and a web console alike.
+type actor struct {
+	mu       sync.Mutex
+	live     chan broker.Action
+	onAction func(verb string, at liaison.Time)
+	paused   bool
+	pausedAt liaison.Time
+	model    *agents.Model
+}
+
+// errBusy is an action the run did not take or confirm in time.
+var errBusy = errors.New("the run did not take the action within " + actionWait.String())
+
+// act submits one action and waits until the run accepts or refuses it.
+// The caller holds mu.
+func (c *actor) act(a broker.Action) broker.ActionResult {
+	done := make(chan broker.ActionResult, 1)
+	a.Done = done
+	select {
+	case c.live <- a:
+	case <-timeAfter(actionWait):
+		return broker.ActionResult{Err: errBusy}
+	}
+	select {
+	case r := <-done:
+		if r.Err != nil {
+			return r
+		}
+		if c.onAction != nil {
+			c.onAction(a.Kind, r.At)
+		}
+		switch a.Kind {
+		case broker.ActionPause:
+			c.paused, c.pausedAt = true, r.At
+		case broker.ActionResume:
+			c.paused = false
+		}
+		return r
+	case <-timeAfter(actionWait):
+		return broker.ActionResult{Err: errBusy}
+	}
+}
+
+// Act submits an action on behalf of a console or a script: its Def is
+// checked against the scenario first.
+func (c *actor) Act(a broker.Action) broker.ActionResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch a.Kind {
+	case broker.ActionPause:
+		if c.paused {
+			return broker.ActionResult{At: c.pausedAt, Err: errors.New("the run is already paused")}
+		}
+	case broker.ActionResume:
+		if !c.paused {
+			return broker.ActionResult{Err: errors.New("the run is not paused")}
+		}
+	case broker.ActionInject:
+		var d events.InjectDef
+		if err := json.Unmarshal(a.Def, &d); err != nil {
+			return broker.ActionResult{Err: fmt.Errorf("the inject is not an inject definition: %v", err)}
+		}
+	default:
+		if _, err := c.model.ParseAction(a); err != nil {
+			return broker.ActionResult{Err: err}
+		}
+	}
+	return c.act(a)
+}
+
+// seatPlayers returns the scenario with more players seated, checking that
+// each is an agency of it.
+func seatPlayers(sc *scenarios.Scenario, players []liaison.AgencyID) (*scenarios.Scenario, error) {
+	if len(players) == 0 {
+		return sc, nil
+	}
+	out := *sc
+	out.Players = slices.Clone(sc.Players)
+	for _, p := range players {
+		if sc.Agency(p) == nil {
+			return nil, fmt.Errorf("sim: player %s is not an agency of %s", p, sc.Name)
+		}
+		if !slices.Contains(out.Players, p) {
+			out.Players = append(out.Players, p)
+		}
+	}
+	return &out, nil
+}
