@@ -70,6 +70,15 @@ type Local struct {
 	// the recorder; Free hands used event buffers back (optional).
 	Out  chan<- Batch
 	Free chan []events.Event
+	// Triggered, when set, returns the conditional injects the recorder
+	// has found due since the last call (fire_inject actions with their
+	// times); Recorded is the time before which the recorder has seen
+	// every event; MinAfter is the least delay of a conditional inject.
+	// With them the horizon never passes what the recorder has seen plus
+	// MinAfter, so that a conditional inject finds no node past its time.
+	Triggered func() []broker.Action
+	Recorded  func() liaison.Time
+	MinAfter  liaison.Time
 	// Lag, after a paced run, is the worst delay of simulated time behind
 	// the scaled wall clock seen while the run went on; Drift, how far the
 	// scaled wall clock was past the end time when the run got there.
@@ -227,7 +236,9 @@ func (n *Node) RunLocal(ctx context.Context, l *Local, index int) (err error) {
 			return err
 		}
 		if s.idle || len(s.batch) >= batchEvents/4 {
-			s.handoff(s.limit)
+			// Nothing before the earliest of what is queued, on its way,
+			// or allowed, can still come.
+			s.handoff(min(s.bound, s.inflight.min(), n.queue.next()))
 		} else if n.yield() {
 			continue
 		}
@@ -564,6 +575,15 @@ func (n *Node) waitArrival(ctx context.Context) error {
 	return nil
 }
 
+// Poke wakes the coordinator: the recorder has seen more of the run.
+func (l *Local) Poke() {
+	l.init()
+	select {
+	case l.idle <- struct{}{}:
+	default:
+	}
+}
+
 // Fail ends the run: every node stops at its next look.
 func (l *Local) Fail(err error) {
 	l.init()
@@ -592,6 +612,9 @@ func (l *Local) Fail(err error) {
 // failure.
 func (l *Local) Run(ctx context.Context) error {
 	l.init()
+	// The coordinator's own stream starts at the horizon: nothing of its
+	// comes before it.
+	l.Out <- Batch{Source: Coordinator, Through: 0}
 	lease := max(l.Lookahead, liaison.Minute) * 64
 	var leaseStart time.Time
 	var dueAt time.Time // paced: when the wall clock reached the horizon's events
@@ -633,6 +656,17 @@ func (l *Local) Run(ctx context.Context) error {
 		if !ready {
 			continue
 		}
+		if l.Triggered != nil {
+			// The recorder must have seen everything before the horizon
+			// before time goes on: a condition met there fires after it.
+			if l.Recorded() < horizon {
+				continue // it pokes the coordinator when it moves on
+			}
+			for _, a := range l.Triggered() {
+				l.Clock.Script(a)
+				next = min(next, a.At)
+			}
+		}
 		if !started {
 			// Every node is ready: simulated time starts now.
 			l.Clock.Start()
@@ -669,6 +703,9 @@ func (l *Local) Run(ctx context.Context) error {
 			h = max(start+1, l.Clock.Now())
 		default:
 			h = start + lease
+		}
+		if !ending && l.Triggered != nil {
+			h = min(h, l.Recorded()+l.MinAfter)
 		}
 		if !ending {
 			// A replayed action must find the nodes where it takes effect.

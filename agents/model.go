@@ -45,7 +45,8 @@ type Model struct {
 
 	players         []bool       // by agency index: seated by a person
 	decisionTimeout liaison.Time // 0: players have no time limit
-	amberCountry    bool         // TLP:AMBER read as the holder's country
+	triggers        []events.TriggerSpec
+	amberCountry    bool // TLP:AMBER read as the holder's country
 }
 
 type agencyModel struct {
@@ -296,7 +297,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 	for i, in := range sc.Injects {
 		it := itemModel{id: in.ID, at: in.At.Time(), to: ag(in.To), typ: m.typeIndex(in.Type),
 			tlp: liaison.TLPGreen, control: in.OriginatorControl, audience: ags(in.Audience),
-			deadline: in.Deadline.Time(), urgent: in.Urgent, manual: in.When == "manual"}
+			deadline: in.Deadline.Time(), urgent: in.Urgent, manual: in.When == "manual" || in.Trigger != nil}
 		if in.TLP.Set {
 			it.tlp = in.TLP.Level
 		}
@@ -307,6 +308,25 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		m.items = append(m.items, it)
 		m.Names.Items = append(m.Names.Items, in.ID)
 		m.agencies[it.to].injects = append(m.agencies[it.to].injects, int32(i))
+	}
+	ids := map[liaison.ItemID]int32{}
+	for i, in := range sc.Injects {
+		ids[in.ID] = int32(i)
+	}
+	for i, in := range sc.Injects {
+		tr := in.Trigger
+		if tr == nil {
+			continue
+		}
+		spec := events.TriggerSpec{Item: int32(i), Watch: ids[tr.Item], Agency: -1, MissingBy: tr.MissingBy.Time(),
+			Deadline: tr.DeadlineMissed, After: max(in.After.Time(), m.Lookahead)}
+		if tr.Agency != "" {
+			spec.Agency = ag(tr.Agency)
+		}
+		if tr.Share != nil {
+			spec.Share = *tr.Share
+		}
+		m.triggers = append(m.triggers, spec)
 	}
 	// Handling distributions by type index, now that every type is known.
 	for i := range m.agencies {
@@ -364,6 +384,19 @@ func (m *Model) AgencyIndex(id liaison.AgencyID) int32 {
 		return ix
 	}
 	return -1
+}
+
+// Triggers returns the conditions of the scenario's conditional injects.
+func (m *Model) Triggers() []events.TriggerSpec { return m.triggers }
+
+// Triggered reports whether an inject is conditional.
+func (m *Model) Triggered(item int32) bool {
+	for _, t := range m.triggers {
+		if t.Item == item {
+			return true
+		}
+	}
+	return false
 }
 
 // Items returns what the Recorder needs to measure reach.

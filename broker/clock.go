@@ -140,6 +140,11 @@ func (c *Clock) Drift(t liaison.Time) time.Duration {
 	return time.Since(c.WallAt(t))
 }
 
+// Script adds an action that takes effect at its time a.At, as a replayed
+// one does: a conditional inject the run fires itself. Call it from the
+// goroutine that calls Next, before time passes a.At.
+func (c *Clock) Script(a Action) { c.add(a) }
+
 // NextAction is the time of the earliest accepted action not yet taken, or
 // liaison.Never.
 func (c *Clock) NextAction() liaison.Time {

@@ -26,6 +26,9 @@ type ActionDef struct {
 	Type      liaison.MessageType `json:"type,omitempty"`       // decision: the type to send
 	Text      string              `json:"text,omitempty"`       // note
 	Objective string              `json:"objective,omitempty"`  // note
+	// Trigger marks a fire_inject the run made itself, when a conditional
+	// inject's condition held: a replay fires it again by itself.
+	Trigger bool `json:"trigger,omitempty"`
 }
 
 // The choices of a player's decision.

@@ -22,6 +22,20 @@ type ItemInfo struct {
 	Manual bool
 }
 
+// TriggerSpec is the condition of a conditional inject, as the Recorder
+// watches for it in the event stream: about item Watch, one of an agency
+// learns it (Agency ≥ 0), a share of its audience knows it (Share > 0),
+// either of these not met MissingBy after it was injected, or it misses its
+// deadline (Deadline). When it holds, Item fires After later.
+type TriggerSpec struct {
+	Item, Watch int32
+	Agency      int32
+	Share       float64
+	MissingBy   liaison.Time
+	Deadline    bool
+	After       liaison.Time
+}
+
 // Header names the run in the summary; Info, when set, is written as the
 // first line of the event log.
 type Header struct {
@@ -50,7 +64,21 @@ type Recorder struct {
 	OnEvent func(*Event)
 	err     error
 	last    liaison.Time // time of the latest event recorded
+
+	triggers []triggerState
+	fire     func(item int32, at liaison.Time)
 }
+
+// triggerState is a conditional inject's condition and whether it is
+// settled (fired, or a missing_by condition met in time).
+type triggerState struct {
+	TriggerSpec
+	done bool
+}
+
+// triggerCheck is the kind of the Recorder's own timers for missing_by
+// conditions: derived, never recorded.
+const triggerCheck = kindEnd + 1
 
 type itemState struct {
 	info     ItemInfo
@@ -108,6 +136,60 @@ func (r *Recorder) scheduleDeadline(idx int32) {
 	}
 }
 
+// Watch makes the Recorder watch the conditions of conditional injects in
+// the events it records, and call fire with the inject and the time it is
+// to fire when one holds. Since it sees events in their canonical order,
+// what it fires, and when, depends on the run alone.
+func (r *Recorder) Watch(specs []TriggerSpec, fire func(item int32, at liaison.Time)) {
+	r.fire = fire
+	for _, sp := range specs {
+		r.triggers = append(r.triggers, triggerState{TriggerSpec: sp})
+		if sp.MissingBy > 0 && int(sp.Watch) < len(r.items) && !r.items[sp.Watch].info.Manual {
+			r.scheduleCheck(len(r.triggers) - 1)
+		}
+	}
+}
+
+// scheduleCheck queues the missing_by check of trigger i.
+func (r *Recorder) scheduleCheck(i int) {
+	tr := &r.triggers[i]
+	heap.Push(&r.derived, Event{T: r.items[tr.Watch].info.At + tr.MissingBy, Kind: triggerCheck, Rank: RankDerived,
+		Agency: -1, Seq: uint64(i), MsgFrom: -1, Channel: -1, Type: -1, Item: tr.Watch, Peer: -1, Reason: -1, CauseFrom: -1})
+}
+
+// met reports whether trigger tr's knowledge condition holds.
+func (r *Recorder) met(tr *triggerState) bool {
+	st := &r.items[tr.Watch]
+	if tr.Agency >= 0 {
+		return st.known[tr.Agency]
+	}
+	return tr.Share > 0 && len(st.info.Audience) > 0 && float64(st.reached) >= tr.Share*float64(len(st.info.Audience))-1e-9
+}
+
+// fireTrigger settles trigger i by firing its inject at at.
+func (r *Recorder) fireTrigger(i int, at liaison.Time) {
+	tr := &r.triggers[i]
+	tr.done = true
+	if r.fire != nil {
+		r.fire(tr.Item, at)
+	}
+}
+
+// watchKnow looks at the conditions on an item someone just learned.
+func (r *Recorder) watchKnow(e *Event) {
+	for i := range r.triggers {
+		tr := &r.triggers[i]
+		if tr.done || tr.Watch != e.Item || tr.Deadline || !r.met(tr) {
+			continue
+		}
+		if tr.MissingBy > 0 {
+			tr.done = true // met in time: the check will not fire
+			continue
+		}
+		r.fireTrigger(i, e.T+tr.After)
+	}
+}
+
 // MoveItem gives an item a new time (a facilitator postponed it, or fired
 // a contingency inject): its deadline counts from then. Call it before
 // the window that holds the new time.
@@ -120,6 +202,11 @@ func (r *Recorder) MoveItem(item int32, at liaison.Time) {
 	// it comes up (its time no longer matches).
 	st.info.At, st.info.Manual = at, false
 	r.scheduleDeadline(item)
+	for i := range r.triggers {
+		if tr := &r.triggers[i]; tr.Watch == item && tr.MissingBy > 0 && !tr.done {
+			r.scheduleCheck(i)
+		}
+	}
 }
 
 // SkipItem marks an item a facilitator skipped: it is not measured.
@@ -145,6 +232,9 @@ func (r *Recorder) Window(evs []Event, until liaison.Time) error {
 		r.record(e)
 		if e.Kind == Know {
 			r.know(e)
+			if len(r.triggers) > 0 {
+				r.watchKnow(e)
+			}
 		}
 	}
 	for len(r.derived) > 0 && r.derived[0].T < until {
@@ -158,10 +248,15 @@ func (r *Recorder) know(e *Event) {
 		return
 	}
 	st := &r.items[e.Item]
-	if !st.inAud[e.Agency] || st.known[e.Agency] {
+	if st.known[e.Agency] {
 		return
 	}
+	// Everyone who knows, for the conditions of conditional injects; the
+	// audience for reach.
 	st.known[e.Agency] = true
+	if !st.inAud[e.Agency] {
+		return
+	}
 	st.reached++
 	if st.reached == len(st.info.Audience) {
 		st.reachAt = e.T
@@ -173,6 +268,13 @@ func (r *Recorder) know(e *Event) {
 
 func (r *Recorder) emitDerived() {
 	e := heap.Pop(&r.derived).(Event)
+	if e.Kind == triggerCheck {
+		tr := &r.triggers[e.Seq]
+		if !tr.done && e.T == r.items[tr.Watch].info.At+tr.MissingBy && !r.met(tr) {
+			r.fireTrigger(int(e.Seq), e.T+tr.After)
+		}
+		return
+	}
 	if e.Kind == DeadlineMissed {
 		st := &r.items[e.Item]
 		if st.reachAt <= e.T || st.skipped || st.info.Manual || e.T != st.info.At+st.info.Deadline {
@@ -180,6 +282,11 @@ func (r *Recorder) emitDerived() {
 		}
 		st.deadline = true
 		e.Count = int32(st.reached)
+		for i := range r.triggers {
+			if tr := &r.triggers[i]; tr.Deadline && !tr.done && tr.Watch == e.Item {
+				r.fireTrigger(i, e.T+tr.After)
+			}
+		}
 	}
 	r.record(&e)
 }

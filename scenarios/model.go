@@ -157,6 +157,20 @@ type Inject struct {
 	Expected          string              `yaml:"expected" desc:"Expected player action (MSEL column)."`
 	Objective         string              `yaml:"objective" desc:"Exercise objective served (MSEL column)."`
 	When              string              `yaml:"when" desc:"manual: a contingency inject, which never fires by itself but when the facilitator fires it (its at is the planned time the MSEL shows). Default: at its time." enum:"manual"`
+	Trigger           *Trigger            `yaml:"trigger" desc:"A conditional inject: it fires (after the delay after) when what happens to another item meets the condition, not at its at (the planned time the MSEL shows)."`
+	After             Duration            `yaml:"after" desc:"With trigger: how long after the condition is met the inject fires, e.g. 10m. At least the least channel latency, which is the default."`
+}
+
+// Trigger is the condition of a conditional inject: about another item
+// (Item), one of: an agency learns it (Agency); a share of its audience
+// knows it (Share); an agency or a share does not know it by MissingBy
+// after it was injected; it misses its deadline (DeadlineMissed).
+type Trigger struct {
+	Item           liaison.ItemID   `yaml:"item" desc:"The inject whose item the condition watches." required:"true"`
+	Agency         liaison.AgencyID `yaml:"agency" desc:"Fire when this agency learns the item (or, with missing_by, when it has not by then)."`
+	Share          *float64         `yaml:"share" desc:"Fire when this share (0..1] of the item's audience knows it (or, with missing_by, when it does not by then)."`
+	MissingBy      Duration         `yaml:"missing_by" desc:"With agency or share: fire if the condition is not met this long after the item was injected."`
+	DeadlineMissed bool             `yaml:"deadline_missed" desc:"Fire when the item misses its deadline."`
 }
 
 // Stream is background traffic: each agency in From sends messages of Type

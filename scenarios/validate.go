@@ -362,6 +362,56 @@ func (c *checker) inject(i int, in Inject) {
 	if c.s.Duration > 0 && in.At >= c.s.Duration {
 		c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, c.s.Duration)
 	}
+	c.trigger(p, in)
+}
+
+// trigger checks a conditional inject's condition: one kind of condition,
+// on another inject of the scenario, and a delay no shorter than the least
+// channel latency (the engine places the inject that much after the
+// condition is met, where no agency can have gone yet).
+func (c *checker) trigger(p string, in Inject) {
+	if c.given(p+".after") && in.Trigger == nil {
+		c.addf(p+".after", BadRule, "inject %s has after without trigger; expected after only with trigger", in.ID)
+	}
+	tr := in.Trigger
+	if tr == nil {
+		return
+	}
+	p += ".trigger"
+	if in.When == "manual" {
+		c.addf(p, BadRule, "inject %s is both a contingency (when: manual) and conditional (trigger); expected one of them", in.ID)
+	}
+	found := false
+	for _, o := range c.s.Injects {
+		found = found || o.ID == tr.Item
+	}
+	switch {
+	case tr.Item == in.ID:
+		c.addf(p+".item", BadRule, "inject %s's trigger watches the inject itself; expected another inject", in.ID)
+	case !found && tr.Item != "":
+		c.addf(p+".item", BadRule, "inject %s's trigger watches %q, which is no inject of the scenario", in.ID, tr.Item)
+	}
+	if tr.Agency != "" {
+		c.agency(p+".agency", tr.Agency)
+	}
+	kinds := 0
+	for _, set := range []bool{tr.Agency != "", tr.Share != nil, tr.DeadlineMissed} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		c.addf(p, BadRule, "inject %s's trigger has %d conditions; expected one of agency, share (each maybe with missing_by) or deadline_missed", in.ID, kinds)
+	}
+	if tr.Share != nil && !(*tr.Share > 0 && *tr.Share <= 1) {
+		c.addf(p+".share", BadValue, "share is %v; expected a share of the audience above 0 and at most 1, e.g. 0.5", *tr.Share)
+	}
+	if c.given(p+".missing_by") && (tr.DeadlineMissed || tr.MissingBy <= 0) {
+		c.addf(p+".missing_by", BadRule, "missing_by goes with agency or share and is positive; expected e.g. missing_by: 6h")
+	}
+	if pi := strings.TrimSuffix(p, ".trigger"); c.given(pi+".after") && in.After.Time() < c.s.Lookahead() {
+		c.addf(pi+".after", BadValue, "after is %s, shorter than the least channel latency %s; expected at least that", in.After, Duration(c.s.Lookahead()))
+	}
 }
 
 // ratings checks the evaluators' ratings: one per objective, each naming

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"liaison"
 	"liaison/agents"
@@ -61,6 +62,9 @@ func (c *actionCheck) accept(a broker.Action) error {
 		}
 	case broker.ActionFire:
 		item := c.m.ItemByID(d.ID)
+		if c.m.Triggered(item) {
+			return fmt.Errorf("inject %s is conditional: it fires by itself when its trigger holds", d.ID)
+		}
 		if !c.manual[item] {
 			return fmt.Errorf("inject %s has been fired already", d.ID)
 		}
@@ -166,4 +170,39 @@ func seatPlayers(sc *scenarios.Scenario, players []liaison.AgencyID) (*scenarios
 		}
 	}
 	return &out, nil
+}
+
+// watchTriggers lets the recorder fire the scenario's conditional injects:
+// it watches their conditions in the events it records and hands the
+// coordinator a fire_inject for each condition that holds, at the time the
+// inject is due; the coordinator keeps the horizon within reach of what
+// the recorder has seen.
+func watchTriggers(loc *agents.Local, rec *events.Recorder, m *agents.Model, specs []events.TriggerSpec) func(liaison.Time) {
+	var mu sync.Mutex
+	var due []broker.Action
+	var recorded atomic.Int64
+	recorded.Store(-1)
+	rec.Watch(specs, func(item int32, at liaison.Time) {
+		def, _ := json.Marshal(events.ActionDef{ID: m.Names.Items[item], Trigger: true})
+		mu.Lock()
+		due = append(due, broker.Action{Kind: broker.ActionFire, Def: def, At: at})
+		mu.Unlock()
+	})
+	loc.MinAfter = liaison.Never
+	for _, s := range specs {
+		loc.MinAfter = min(loc.MinAfter, s.After)
+	}
+	loc.Triggered = func() []broker.Action {
+		mu.Lock()
+		defer mu.Unlock()
+		d := due
+		due = nil
+		return d
+	}
+	loc.Recorded = func() liaison.Time { return liaison.Time(recorded.Load()) }
+	// After each window the recorder has seen: the coordinator may wait.
+	return func(w liaison.Time) {
+		recorded.Store(int64(w))
+		loc.Poke()
+	}
 }

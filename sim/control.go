@@ -204,6 +204,10 @@ func ReadActions(name string, r io.Reader) ([]broker.Action, error) {
 			if !rec.Kind.IsAction() {
 				continue
 			}
+			var d events.ActionDef
+			if rec.Kind == events.FireInject && json.Unmarshal(events.ActionOf(&rec.Event), &d) == nil && d.Trigger {
+				continue // the run fires it again by itself
+			}
 			for kind, k := range actionKinds {
 				if k == rec.Kind {
 					a.Kind = kind

@@ -263,6 +263,8 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	var svcErr, recErr error
 	if cfg.ExternalNodes == 0 {
 		nodeErrs, svcErr, recErr = runLocal(ctx, cfg, model, recModel, rec, conns, listens, subj, parts, live, connectAgencies)
+	} else if len(model.Triggers()) > 0 {
+		return nil, errors.New("sim: the scenario has conditional injects (trigger), which need every agency in this process; run it without --nodes")
 	} else {
 		svcErr, recErr = runRemote(ctx, cfg, model, recModel, rec, svcConn, subj, nodes, live)
 	}
@@ -296,8 +298,12 @@ func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, re
 	loc := &agents.Local{Nodes: len(parts), Hosts: hosts, End: model.End, Lookahead: model.Lookahead,
 		Clock: broker.NewClock(cfg.Speed, model.End, live, cfg.Replay), Out: out, Free: free}
 	loc.Clock.Accept = newActionCheck(model).accept
+	var onWindow func(liaison.Time)
+	if trig := model.Triggers(); len(trig) > 0 {
+		onWindow = watchTriggers(loc, rec, recModel, trig)
+	}
 	recDone := make(chan error, 1)
-	go func() { recDone <- record(out, free, len(parts), model.End, recModel, rec) }()
+	go func() { recDone <- record(out, free, len(parts), model.End, recModel, rec, onWindow) }()
 	nodeErrs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i := range parts {
@@ -341,7 +347,7 @@ func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, re
 // event buffers back for reuse. After a failure it goes on draining, so
 // that no node blocks on it.
 func record(out <-chan agents.Batch, free chan<- []events.Event, nodes int, end liaison.Time,
-	recModel *agents.Model, rec *events.Recorder) error {
+	recModel *agents.Model, rec *events.Recorder, onWindow func(liaison.Time)) error {
 	merge := events.NewMerge(nodes + 1)
 	var err error
 	var acts []events.Event
@@ -371,6 +377,9 @@ func record(out <-chan agents.Batch, free chan<- []events.Event, nodes int, end 
 			w = min(w, end+1)
 		}
 		err = rec.Window(ready, w)
+		if onWindow != nil && err == nil {
+			onWindow(w)
+		}
 		if b.Events != nil && !kept {
 			select {
 			case free <- b.Events[:0]:
