@@ -45,6 +45,9 @@ var Columns = []struct{ Name, Field string }{
 	{"Originator Control", "originator-control"},
 	{"Originator", "originator"},
 	{"Urgent", "urgent"},
+	{"When", "when"},
+	{"Trigger", "trigger"},
+	{"After", "after"},
 }
 
 // DeliveryMethod is what the Delivery Method / Channel column says on
@@ -53,7 +56,7 @@ const DeliveryMethod = "direct (inject)"
 
 // fieldOrder is the order of the keys of an inject in the scenario file.
 var fieldOrder = []string{"id", "at", "to", "from", "type", "summary", "tlp", "originator-control", "originator",
-	"audience", "deadline", "urgent", "expected", "objective"}
+	"audience", "deadline", "urgent", "expected", "objective", "when", "trigger", "after"}
 
 var required = []string{"id", "at", "to", "type", "summary"}
 
@@ -82,9 +85,13 @@ func Export(sc *scenarios.Scenario, w io.Writer) error {
 		for _, a := range in.Audience {
 			aud = append(aud, string(a))
 		}
+		after := ""
+		if in.After > 0 {
+			after = in.After.String()
+		}
 		row := []string{string(in.ID), in.At.String(), in.From, string(in.To), DeliveryMethod, in.Summary,
 			in.Expected, in.Objective, string(in.Type), tlp, strings.Join(aud, "; "), dl,
-			yesNo(in.OriginatorControl), orig, yesNo(in.Urgent)}
+			yesNo(in.OriginatorControl), orig, yesNo(in.Urgent), in.When, triggerText(in.Trigger), after}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -178,6 +185,9 @@ func Import(csvName string, csvData io.Reader, yamlName string, yamlData []byte,
 		if err := writeInject(bw, row); err != nil {
 			return err
 		}
+	}
+	if err := imp.check.Done(); err != nil {
+		imp.report(err)
 	}
 	if len(imp.errs) > 0 {
 		out := imp.errs
@@ -610,6 +620,17 @@ func (imp *importer) row(line int, rec []string) (*yaml.Node, bool) {
 			for _, a := range strings.FieldsFunc(c.v, func(r rune) bool { return r == ';' || r == ',' || r == ' ' || r == '\n' }) {
 				val.Content = append(val.Content, scalar("!!str", a))
 			}
+		case "trigger":
+			// A YAML flow mapping, as the scenario file writes it:
+			// {item: I-1, agency: dk.police}.
+			var doc yaml.Node
+			if err := yaml.Unmarshal([]byte(c.v), &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+				imp.errorf(c.line, c.col, "%s: %q is not a condition; expected e.g. {item: I-1, agency: dk.police}", columnName(f), c.v)
+				ok = false
+				continue
+			}
+			val = doc.Content[0]
+			relocate(val, c.line, c.col)
 		case "at":
 			at, err := imp.scenarioTime(c.v)
 			if err != nil {
@@ -624,6 +645,37 @@ func (imp *importer) row(line int, rec []string) (*yaml.Node, bool) {
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f, Line: c.line, Column: c.col}, val)
 	}
 	return m, ok
+}
+
+// relocate gives a node parsed from one cell, and its children, the cell's
+// position, so that errors point at the cell.
+func relocate(n *yaml.Node, line, col int) {
+	n.Line, n.Column = line, col
+	for _, c := range n.Content {
+		relocate(c, line, col)
+	}
+}
+
+// triggerText writes a conditional inject's condition as the Trigger
+// column holds it: a YAML flow mapping.
+func triggerText(tr *scenarios.Trigger) string {
+	if tr == nil {
+		return ""
+	}
+	parts := []string{"item: " + string(tr.Item)}
+	if tr.Agency != "" {
+		parts = append(parts, "agency: "+string(tr.Agency))
+	}
+	if tr.Share != nil {
+		parts = append(parts, "share: "+strconv.FormatFloat(*tr.Share, 'g', -1, 64))
+	}
+	if tr.MissingBy > 0 {
+		parts = append(parts, "missing_by: "+tr.MissingBy.String())
+	}
+	if tr.DeadlineMissed {
+		parts = append(parts, "deadline_missed: true")
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 func idOf(n *yaml.Node) string {

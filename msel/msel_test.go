@@ -16,9 +16,14 @@ import (
 )
 
 func TestRoundTrip(t *testing.T) {
-	for _, name := range []string{"ctg-threat-warning", "sis-hit-oresund", "siena-drug-case", "interpol-notice", "ctg-research"} {
-		t.Run(name, func(t *testing.T) {
-			file := "../scenarios/" + name + ".yaml"
+	var files []string
+	for _, info := range scenarios.List() {
+		files = append(files, "../scenarios/"+info.Name+".yaml")
+	}
+	// Contingency and conditional injects, players.
+	files = append(files, "../sim/testdata/triggers.yaml", "../sim/testdata/exercise.yaml")
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(file[strings.LastIndexByte(file, '/')+1:], ".yaml"), func(t *testing.T) {
 			data, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)

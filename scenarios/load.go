@@ -99,8 +99,23 @@ func (s *Scenario) NewInjectChecker() *InjectChecker {
 	}
 	for _, c := range ic.checkers {
 		c.problems = nil
+		c.streaming = true
 	}
 	return ic
+}
+
+// Done checks what could only be checked once every inject was seen: that
+// each trigger watches an inject of the scenario.
+func (ic *InjectChecker) Done() error {
+	c := ic.checkers[0]
+	var errs ErrorList
+	for _, r := range c.refs {
+		if _, ok := c.injectIDs[r.item]; !ok {
+			errs = append(errs, &Error{File: r.file, Pos: r.pos, Path: r.path, Kind: BadRule,
+				Msg: fmt.Sprintf(unknownWatch, r.from, r.item)})
+		}
+	}
+	return errs.err()
 }
 
 // Check decodes n, a mapping in the scenario file's inject format, as the
@@ -126,6 +141,14 @@ func (ic *InjectChecker) Check(file string, n *yaml.Node) (*Inject, error) {
 	}
 	type key struct{ path, msg string }
 	base := map[key]bool{}
+	refs := len(ic.checkers[0].refs)
+	defer func() {
+		// Where the trigger's reference is, for Done.
+		for j := refs; j < len(ic.checkers[0].refs); j++ {
+			r := &ic.checkers[0].refs[j]
+			r.file, r.pos = file, d.pos[r.path]
+		}
+	}()
 	for k, c := range ic.checkers {
 		c.problems = c.problems[:0]
 		c.inject(i, in)

@@ -41,6 +41,17 @@ type checker struct {
 
 	injectIDs map[liaison.ItemID]int // first inject of each id
 	reacher   *reacher               // built on first use
+	// streaming: injects come one by one (InjectChecker), so a trigger may
+	// name an inject not seen yet; its reference waits in refs.
+	streaming bool
+	refs      []triggerRef
+}
+
+// triggerRef is a trigger's reference to the inject it watches.
+type triggerRef struct {
+	file, path, from string
+	item             liaison.ItemID
+	pos              Pos
 }
 
 func (c *checker) addf(path string, kind Kind, format string, args ...any) {
@@ -365,6 +376,8 @@ func (c *checker) inject(i int, in Inject) {
 	c.trigger(p, in)
 }
 
+const unknownWatch = "inject %s's trigger watches %q, which is no inject of the scenario"
+
 // trigger checks a conditional inject's condition: one kind of condition,
 // on another inject of the scenario, and a delay no shorter than the least
 // channel latency (the engine places the inject that much after the
@@ -381,15 +394,20 @@ func (c *checker) trigger(p string, in Inject) {
 	if in.When == "manual" {
 		c.addf(p, BadRule, "inject %s is both a contingency (when: manual) and conditional (trigger); expected one of them", in.ID)
 	}
-	found := false
-	for _, o := range c.s.Injects {
-		found = found || o.ID == tr.Item
-	}
 	switch {
 	case tr.Item == in.ID:
 		c.addf(p+".item", BadRule, "inject %s's trigger watches the inject itself; expected another inject", in.ID)
-	case !found && tr.Item != "":
-		c.addf(p+".item", BadRule, "inject %s's trigger watches %q, which is no inject of the scenario", in.ID, tr.Item)
+	case tr.Item == "":
+	case c.streaming:
+		c.refs = append(c.refs, triggerRef{path: p + ".item", from: string(in.ID), item: tr.Item})
+	default:
+		found := false
+		for _, o := range c.s.Injects {
+			found = found || o.ID == tr.Item
+		}
+		if !found {
+			c.addf(p+".item", BadRule, unknownWatch, in.ID, tr.Item)
+		}
 	}
 	if tr.Agency != "" {
 		c.agency(p+".agency", tr.Agency)
