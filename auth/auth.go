@@ -111,8 +111,10 @@ func (p patterns) control() string { return strings.TrimSuffix(p.s.Join(), "time
 // (sim.RunsSubject).
 func (patterns) runs() string { return "liaison.runs" }
 
-// inbox matches the reply subjects of nats.go's requests.
-const inbox = "_INBOX.>"
+// inboxOf is where a user's requests get their answers: each user has
+// its own inbox prefix (Option sets it), so that no user may listen to
+// another's answers.
+func inboxOf(id string) string { return "_INBOX." + id }
 
 // Members returns every agency that takes part in channel c (see
 // scenarios.Channel.Parties).
@@ -130,10 +132,10 @@ func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
 			Responses: true},
 		&User{ID: NodeUser, Role: Node,
 			Publish:   []string{anyRun.join(), anyRun.up()},
-			Subscribe: []string{anyRun.grant(), inbox}},
+			Subscribe: []string{anyRun.grant(), inboxOf(NodeUser) + ".>"}},
 		&User{ID: FacilitatorUser, Role: Facilitator,
 			Publish:   []string{anyRun.control(), anyRun.runs()},
-			Subscribe: []string{inbox}})
+			Subscribe: []string{inboxOf(FacilitatorUser) + ".>"}})
 	for _, a := range sc.Agencies {
 		if reserved[string(a.ID)] {
 			return nil, fmt.Errorf("auth: agency %s has the name of Liaison's %s user; rename the agency", a.ID, a.ID)
@@ -322,7 +324,17 @@ func Option(seedFile string) (nats.Option, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	return o, nil
+	return withInbox(o, strings.TrimSuffix(filepath.Base(seedFile), ".nk")), nil
+}
+
+// withInbox adds the user's own inbox prefix to its connect option.
+func withInbox(o nats.Option, id string) nats.Option {
+	return func(opts *nats.Options) error {
+		if err := o(opts); err != nil {
+			return err
+		}
+		return nats.CustomInboxPrefix(inboxOf(id))(opts)
+	}
 }
 
 // Option is the connect option for the plan's user id, with its seed kept
@@ -334,12 +346,12 @@ func (p *Plan) Option(id string) (nats.Option, error) {
 		return nil, fmt.Errorf("auth: no user %q in the plan of %s", id, p.Scenario)
 	}
 	seed := slices.Clone(u.seed)
-	return nats.Nkey(u.PublicKey, func(nonce []byte) ([]byte, error) {
+	return withInbox(nats.Nkey(u.PublicKey, func(nonce []byte) ([]byte, error) {
 		kp, err := nkeys.FromSeed(seed)
 		if err != nil {
 			return nil, err
 		}
 		defer kp.Wipe()
 		return kp.Sign(nonce)
-	}), nil
+	}), id), nil
 }

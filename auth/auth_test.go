@@ -409,6 +409,13 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 	svc.Publish(subj.Message("ctg", "se.sapo", "dk.pet"), []byte("forged"))
 	svc.Flush()
 	violation(svc, "service publishing as an agency", n)
+	// Each user hears the answers to its own requests only.
+	for _, pattern := range []string{"_INBOX.>", "_INBOX.node.>"} {
+		n = fac.Errors.Permission.Load()
+		fac.Subscribe(pattern, func(*nats.Msg) {})
+		fac.Flush()
+		violation(fac, "facilitator subscribing to "+pattern, n)
+	}
 
 	// Without a key, or with a key the server does not know, no
 	// connection.
