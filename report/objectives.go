@@ -2,11 +2,13 @@ package report
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"liaison"
+	"liaison/events"
 )
 
 // ExecutiveSummary opens the report, as HSEEP's after-action report does:
@@ -288,7 +290,7 @@ func (r *Report) objectives(lg *Log) {
 				o.Facilitator = append(o.Facilitator, l)
 			}
 		}
-		o.Observations = observations(lg, o.Items)
+		o.Observations = observations(r, lg, &o)
 		r.Objectives = append(r.Objectives, o)
 	}
 	for _, o := range lg.Info.Ratings {
@@ -316,14 +318,67 @@ func itemEnd(r *Report, it *ItemReport) float64 {
 }
 
 // observations returns the player decisions and evaluator notes that the
-// log records about the given items, in log order. It is the one place
-// the report takes them from. Event logs do not carry them yet (the
-// decision and note kinds are still to come), so there are none to
-// select; when the log carries them, select them here from lg.Events by
-// item, and every format lists them under the objective's "what
-// happened".
-func observations(lg *Log, items []string) []Observation {
-	return []Observation{}
+// log records about an objective, in log order: the decided events of its
+// items (a player's choice, or the rules' when the player's time ran out)
+// and the notes that name the objective (notes that name none go under the
+// injects without one). It is the one place the report takes them from;
+// every format lists them under the objective's "what happened".
+func observations(r *Report, lg *Log, o *ObjectiveReport) []Observation {
+	out := []Observation{}
+	for _, rec := range lg.Events {
+		switch rec.Kind {
+		case events.DecisionMade:
+			if rec.Item < 0 || !slices.Contains(o.Items, string(lg.Names.Items[rec.Item])) {
+				continue
+			}
+			d, ok := events.DecidedOf(&rec.Event)
+			if !ok {
+				continue
+			}
+			out = append(out, Observation{TSeconds: rec.T.Seconds(), At: r.wall(rec.T.Seconds()), Kind: "decision",
+				Agency: string(lg.Names.Agencies[rec.Agency]), Item: string(lg.Names.Items[rec.Item]), Text: decisionText(d)})
+		case events.Note:
+			var d events.ActionDef
+			if json.Unmarshal(events.ActionOf(&rec.Event), &d) != nil || strings.TrimSpace(d.Objective) != o.Objective {
+				continue
+			}
+			out = append(out, Observation{TSeconds: rec.T.Seconds(), At: r.wall(rec.T.Seconds()), Kind: "note",
+				Agency: string(d.Agency), Text: d.Text})
+		}
+	}
+	return out
+}
+
+// decisionText says what a player's agency did with a handled message.
+func decisionText(d events.Decided) string {
+	var what string
+	switch d.Action {
+	case events.ChooseShare:
+		what = "shared it with " + strings.Join(agencyStrings(d.To), ", ")
+		if d.Channel != "" {
+			what += " over " + string(d.Channel)
+		}
+	case events.ChooseReply:
+		what = "replied"
+	case events.ChooseHold:
+		what = "held it"
+	case events.ChooseRules:
+		what = "did what its rules say"
+	default:
+		what = d.Action
+	}
+	if d.By == "rules" {
+		return "the player did not decide in time; the agency's rules acted"
+	}
+	return "the player " + what
+}
+
+func agencyStrings(ids []liaison.AgencyID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
+	}
+	return out
 }
 
 // strengths finds what went well with an item, among the audience members
