@@ -127,7 +127,7 @@ func (m *Model) ManualItem(item int32) bool { return m.items[item].manual }
 type actionState struct {
 	skipped map[int32]bool         // injects that will not fire
 	moved   map[int32]liaison.Time // injects postponed or fired: their time now
-	cutAt   []liaison.Time         // by channel: since when it is cut, or Never
+	cuts    [][][2]liaison.Time    // by channel: the facilitator's cuts [from, to), to Never until restored
 	held    [][]*Message           // by channel: messages waiting for it to come back
 	pending []pendingAction        // actions for agencies, referred to by their events
 }
@@ -142,10 +142,7 @@ type pendingAction struct {
 func (n *Node) actions() *actionState {
 	if n.acts == nil {
 		n.acts = &actionState{skipped: map[int32]bool{}, moved: map[int32]liaison.Time{}}
-		n.acts.cutAt = make([]liaison.Time, len(n.m.channels))
-		for i := range n.acts.cutAt {
-			n.acts.cutAt[i] = liaison.Never
-		}
+		n.acts.cuts = make([][][2]liaison.Time, len(n.m.channels))
 		n.acts.held = make([][]*Message, len(n.m.channels))
 	}
 	return n.acts
@@ -179,10 +176,15 @@ func (n *Node) apply(a broker.Action) error {
 			ag.schedule(qevent{t: at, prio: prioInject, aux: item})
 		}
 	case broker.ActionCut:
-		st.cutAt[n.m.channelIndex(d.Channel)] = a.At
-	case broker.ActionRestore:
 		c := n.m.channelIndex(d.Channel)
-		st.cutAt[c] = liaison.Never
+		st.cuts[c] = append(st.cuts[c], [2]liaison.Time{a.At, liaison.Never})
+	case broker.ActionRestore:
+		// The node may run ahead of a.At before it takes the action: the
+		// cut ends at a.At, not now; what is sent until then waits for it.
+		c := n.m.channelIndex(d.Channel)
+		if k := len(st.cuts[c]); k > 0 && st.cuts[c][k-1][1] == liaison.Never {
+			st.cuts[c][k-1][1] = a.At
+		}
 		// Every hosted sender with messages waiting lets them go at this
 		// time, in its own queue.
 		var senders []int32
@@ -235,10 +237,26 @@ func (n *Node) itemAt(item int32) liaison.Time {
 	return n.m.items[item].at
 }
 
-// cut reports whether channel c is cut at t (a facilitator's action), so
-// that a message must wait for it to be restored.
-func (n *Node) cut(c int32, t liaison.Time) bool {
-	return n.acts != nil && n.acts.cutAt[c] <= t
+// upAt returns the first instant at or after t when channel c is up, with
+// its outages and the facilitator's cuts waited out, or liaison.Never while
+// it is cut and nobody has restored it yet.
+func (n *Node) upAt(c int32, t liaison.Time) liaison.Time {
+	ch := &n.m.channels[c]
+	if n.acts == nil || len(n.acts.cuts[c]) == 0 {
+		return ch.upAt(t)
+	}
+	for moved := true; moved && t != liaison.Never; {
+		moved = false
+		if u := ch.upAt(t); u != t {
+			t, moved = u, true
+		}
+		for _, cut := range n.acts.cuts[c] {
+			if t >= cut[0] && t < cut[1] {
+				t, moved = cut[1], true
+			}
+		}
+	}
+	return t
 }
 
 // hold keeps a message until its channel is restored.
@@ -275,7 +293,11 @@ func (a *agent) release(t liaison.Time, c int32) {
 		}
 		lat := m.DeliverAt // the latency drawn when it was sent
 		ready := m.SentAt + m.Fanout
-		depart := a.m.channels[c].upAt(t)
+		depart := a.n.upAt(c, t)
+		if depart == liaison.Never {
+			rest = append(rest, m) // cut again at this very time
+			continue
+		}
 		m.DeliverAt, m.OutageWait = depart+lat, depart-ready
 		a.n.publish(m)
 	}

@@ -725,7 +725,7 @@ func (c *channelModel) relayed() bool {
 func (a *agent) hop(t, delay liaison.Time, to, c, typ, item, origin, final int32, urgent bool, kind uint8, relay bool, parties []int32) {
 	ch := &a.m.channels[c]
 	ready := t + delay
-	depart := ch.upAt(ready)
+	depart := a.n.upAt(c, ready)
 	lat := ch.latency.Sample(a.rngNet)
 	a.msgSeq++
 	m := &Message{From: a.ix, To: to, Seq: a.msgSeq, Channel: c, Type: typ, Item: item, SentAt: t,
@@ -734,10 +734,10 @@ func (a *agent) hop(t, delay liaison.Time, to, c, typ, item, origin, final int32
 	ev := events.Event{T: t, Kind: events.Send, MsgFrom: a.ix, MsgSeq: m.Seq, Channel: c, Type: typ,
 		Item: item, Peer: to, Value: delay, CauseFrom: a.causeFrom, CauseSeq: a.causeSeq}
 	a.emit(ev)
-	if a.n.cut(c, depart) && !a.n.ending {
+	if depart == liaison.Never && !a.n.ending {
 		// A facilitator cut the channel: the message waits until it is
 		// restored (DeliverAt holds the latency meanwhile).
-		m.DeliverAt = lat
+		m.DeliverAt, m.OutageWait = lat, 0
 		a.n.hold(m)
 		return
 	}
@@ -777,17 +777,17 @@ func (a *agent) route(t liaison.Time, to, forced int32) int32 {
 			continue
 		}
 		ch := &a.m.channels[c]
-		if a.n.cut(c, t) {
+		if len(ch.outages) == 0 && a.n.acts == nil {
+			return c
+		}
+		up := a.n.upAt(c, t)
+		if up == liaison.Never {
 			// Cut until a facilitator restores it: as late as can be.
 			if best < 0 {
-				best, bestUp = c, liaison.Never
+				best = c
 			}
 			continue
 		}
-		if len(ch.outages) == 0 {
-			return c
-		}
-		up := ch.upAt(t)
 		if up == t {
 			return c
 		}
