@@ -151,24 +151,42 @@ func (sr *series) set(idx int, v []float64) {
 // Samples returns the number of samples taken.
 func (s *Sampler) Samples() int { return len(s.times) }
 
+// Lookback is how far back Prometheus looks for a series' latest sample
+// when it evaluates a query (its --query.lookback-delta, 5 minutes by
+// default). A backfilled block has no stale markers: a series is seen at a
+// time when it has a sample within Lookback before it, and not otherwise.
+const Lookback = 5 * time.Minute
+
+// Repeat is the longest a series goes without a sample in an OpenMetrics
+// file: a tenth of Lookback short of it, so that every query time within
+// the run finds each series' latest value.
+const Repeat = Lookback * 9 / 10
+
 // WriteOpenMetrics writes the samples as OpenMetrics text, timestamped start plus
 // the simulated time of each sample, and ends with # EOF. Families come in
-// name order, series in label order, each series' points in time order.
+// name order, series in label order, each series' samples in time order.
+//
+// A series is written when its value changes, not at every sample: at the
+// first sample of each stretch of equal values and at its last (the sample
+// before the next change, or the final sample), and in between every
+// Repeat, so that Prometheus's lookback always finds it. A query of the
+// latest values (an instant vector selector, and what is computed from it)
+// therefore returns at every time what it would return with every sample
+// written; functions of ranges (rate, increase, *_over_time) see fewer
+// samples in a stretch without change. The file grows with the changes
+// and with the series times the run's length over Repeat, not with the
+// number of samples.
 func (s *Sampler) WriteOpenMetrics(w io.Writer, start time.Time) error {
 	if s.err != nil {
 		return s.err
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	ts := make([]string, len(s.times))
-	for i, t := range s.times {
-		ts[i] = formatTimestamp(start.Add(t.Duration()))
-	}
 	names := make([]string, 0, len(s.fams))
 	for n := range s.fams {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	var line []byte
+	sw := seriesWriter{w: bw, start: start, times: s.times, repeat: liaison.FromDuration(Repeat)}
 	for _, n := range names {
 		f := s.fams[n]
 		base := f.name
@@ -185,33 +203,73 @@ func (s *Sampler) WriteOpenMetrics(w io.Writer, start time.Time) error {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
+		sw.f = f
 		for _, k := range keys {
-			sr := f.series[k]
-			p := 0
-			for i := sr.points[0].idx; i < len(s.times); i++ {
-				for p+1 < len(sr.points) && sr.points[p+1].idx <= i {
-					p++
-				}
-				v := sr.points[p].v
-				if f.typ != dto.MetricType_HISTOGRAM {
-					line = appendSample(line[:0], f.name, "", sr.labels, "", v[0], ts[i])
-					bw.Write(line)
-					continue
-				}
-				for j, ub := range sr.bounds {
-					line = appendSample(line[:0], f.name, "_bucket", sr.labels, formatFloat(ub), v[j], ts[i])
-					bw.Write(line)
-				}
-				nb := len(sr.bounds)
-				line = appendSample(line[:0], f.name, "_bucket", sr.labels, "+Inf", v[nb], ts[i])
-				line = appendSample(line, f.name, "_count", sr.labels, "", v[nb], ts[i])
-				line = appendSample(line, f.name, "_sum", sr.labels, "", v[nb+1], ts[i])
-				bw.Write(line)
-			}
+			sw.series(f.series[k])
 		}
 	}
 	bw.WriteString("# EOF\n")
 	return bw.Flush()
+}
+
+// seriesWriter writes the samples of one series after another.
+type seriesWriter struct {
+	w      *bufio.Writer
+	start  time.Time
+	times  []liaison.Time // the sample times
+	repeat liaison.Time
+	f      *family
+	sr     *series
+	last   liaison.Time // time of the latest sample written
+	v      []float64    // its value
+	line   []byte
+}
+
+// series writes a series' stretches of equal values: each one's first and
+// last sample, with repeats between samples further apart than repeat.
+func (sw *seriesWriter) series(sr *series) {
+	sw.sr, sw.v = sr, nil
+	for k, p := range sr.points {
+		end := len(sw.times) - 1 // the stretch's last sample
+		if k+1 < len(sr.points) {
+			end = sr.points[k+1].idx - 1
+		}
+		sw.sample(sw.times[p.idx], p.v)
+		if end > p.idx {
+			sw.sample(sw.times[end], p.v)
+		}
+	}
+}
+
+// sample writes v at t, after repeating the previous value as often as the
+// gap since it needs.
+func (sw *seriesWriter) sample(t liaison.Time, v []float64) {
+	if sw.v != nil {
+		for r := sw.last + sw.repeat; r < t; r += sw.repeat {
+			sw.write(r, sw.v)
+		}
+	}
+	sw.write(t, v)
+	sw.last, sw.v = t, v
+}
+
+func (sw *seriesWriter) write(t liaison.Time, v []float64) {
+	f, sr := sw.f, sw.sr
+	ts := formatTimestamp(sw.start.Add(t.Duration()))
+	line := sw.line[:0]
+	if f.typ != dto.MetricType_HISTOGRAM {
+		line = appendSample(line, f.name, "", sr.labels, "", v[0], ts)
+	} else {
+		for j, ub := range sr.bounds {
+			line = appendSample(line, f.name, "_bucket", sr.labels, formatFloat(ub), v[j], ts)
+		}
+		nb := len(sr.bounds)
+		line = appendSample(line, f.name, "_bucket", sr.labels, "+Inf", v[nb], ts)
+		line = appendSample(line, f.name, "_count", sr.labels, "", v[nb], ts)
+		line = appendSample(line, f.name, "_sum", sr.labels, "", v[nb+1], ts)
+	}
+	sw.w.Write(line)
+	sw.line = line
 }
 
 func appendSample(b []byte, name, suffix, labels, le string, v float64, ts string) []byte {

@@ -202,9 +202,22 @@ func TestOpenMetricsFile(t *testing.T) {
 	if !bytes.HasSuffix(b, []byte("\n# EOF\n")) || !bytes.Contains(b, []byte("# TYPE liaison_inject_reach gauge")) {
 		t.Errorf("%s: not an OpenMetrics file of the run:\n%.300s", path, b)
 	}
-	// 72 simulated hours every 30 minutes: 145 samples of each series.
-	if n := bytes.Count(b, []byte("\nliaison_sim_time_seconds ")); n != 145 {
-		t.Errorf("%d samples of %s, want 145", n, metrics.SimTime)
+	om, err := promtest.ReadOpenMetrics(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	// 72 simulated hours every 30 minutes: 145 samples, each a new
+	// simulated time, repeated in between within Prometheus's lookback.
+	st := om.Series[metrics.SimTime]
+	values := map[float64]bool{}
+	for i, smp := range st {
+		values[smp.V] = true
+		if i > 0 && smp.T-st[i-1].T > metrics.Repeat.Milliseconds() {
+			t.Errorf("%s: %v between two samples, more than %v", metrics.SimTime, time.Duration(smp.T-st[i-1].T)*time.Millisecond, metrics.Repeat)
+		}
+	}
+	if len(values) != 145 {
+		t.Errorf("%d values of %s, want 145", len(values), metrics.SimTime)
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
