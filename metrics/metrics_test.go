@@ -133,6 +133,26 @@ func TestSpecs(t *testing.T) {
 	}
 }
 
+// TestHelpSaysWhatIsCounted: the help of drops names every reason a run
+// can report, and the help of the delivery latency says it is the transit
+// alone (the deliver event's latency), as the event log and the summary do.
+func TestHelpSaysWhatIsCounted(t *testing.T) {
+	c, _, _ := run(t, "ctg-threat-warning", 0)
+	fams := families(t, c)
+	drops := fams[metrics.MessagesDropped].GetHelp()
+	for _, r := range events.Reasons {
+		if !strings.Contains(drops, r) {
+			t.Errorf("%s help %q does not name reason %s", metrics.MessagesDropped, drops, r)
+		}
+	}
+	lat := fams[metrics.DeliveryLatency].GetHelp()
+	for _, want := range []string{"Transit", "fan-out", "outage"} {
+		if !strings.Contains(lat, want) {
+			t.Errorf("%s help %q does not say %q", metrics.DeliveryLatency, lat, want)
+		}
+	}
+}
+
 func sortedCopy(s []string) []string {
 	c := append([]string(nil), s...)
 	for i := range c {

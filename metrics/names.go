@@ -6,6 +6,12 @@
 // imports client_golang; names.go is the one place that names every metric.
 package metrics
 
+import (
+	"strings"
+
+	"liaison/events"
+)
+
 // The metric names. Dashboards and tests refer to these; Specs describes
 // each one.
 const (
@@ -78,8 +84,8 @@ var Specs = []Spec{
 	{SimTime, Gauge, "Simulated time since the start of the run, in seconds.", nil},
 	{MessagesSent, Counter, "Messages sent, one per hop and recipient.", []string{labelChannel, labelType}},
 	{MessagesDelivered, Counter, "Messages delivered to their recipient's queue.", []string{labelChannel, labelType}},
-	{MessagesDropped, Counter, "Messages dropped, by reason (no_route, tlp, consent_refused, run_end, permission, publish_error).", []string{labelChannel, labelType, labelReason}},
-	{DeliveryLatency, Histogram, "Time from send to delivery of one hop, in simulated seconds.", []string{labelChannel}},
+	{MessagesDropped, Counter, "Messages dropped, by reason (" + strings.Join(events.Reasons, ", ") + ").", []string{labelChannel, labelType, labelReason}},
+	{DeliveryLatency, Histogram, "Transit time of one hop on its channel (the channel's latency), in simulated seconds; the sender's fan-out time and any wait for an outage to end are not part of it.", []string{labelChannel}},
 	{QueueWait, Histogram, "Time a message or inject waited in an agency's queue before staff started on it (office hours included), in simulated seconds.", []string{labelAgency}},
 	{QueueDepth, Gauge, "Messages waiting in an agency's queue after its latest delivery or handling start.", []string{labelAgency}},
 	{Holds, Counter, "Arrivals that found the agency's office closed and waited for it to open.", []string{labelAgency}},
