@@ -131,7 +131,9 @@ const (
 	SegHold     = "hold"     // office closed: waiting for opening hours
 	SegQueue    = "queue"    // waiting for staff
 	SegHandling = "handling" // staff reading and acting on it
-	SegTransit  = "transit"  // in the channel (outages included)
+	SegFanout   = "fanout"   // the sender drafting the share's earlier messages first
+	SegOutage   = "outage"   // waiting for the channel to come back from an outage
+	SegTransit  = "transit"  // in the channel: its latency
 	SegConsent  = "consent"  // the third-party rule's round trip to the originator
 )
 
@@ -150,6 +152,10 @@ func (s *Segment) Where() string {
 	switch s.Kind {
 	case SegTransit:
 		return "transit on " + s.Channel
+	case SegOutage:
+		return "outage of " + s.Channel
+	case SegFanout:
+		return "fan-out at " + s.Agency
 	case SegHold:
 		return "office hours at " + s.Agency
 	case SegQueue:
@@ -162,7 +168,8 @@ func (s *Segment) Where() string {
 	return s.Kind
 }
 
-// ChannelReport is one channel's traffic and hop latencies.
+// ChannelReport is one channel's traffic, hop latencies (transit alone)
+// and the waits of messages for it to come back from outages.
 type ChannelReport struct {
 	ID                 string    `json:"id"`
 	Topology           string    `json:"topology"`
@@ -172,6 +179,8 @@ type ChannelReport struct {
 	LatencyP50Seconds  float64   `json:"latency_p50_seconds"`
 	LatencyP95Seconds  float64   `json:"latency_p95_seconds"`
 	LatencyMaxSeconds  float64   `json:"latency_max_seconds"`
+	OutageWaits        int64     `json:"outage_waits"`
+	OutageWaitSeconds  float64   `json:"outage_wait_seconds"`
 	latencies          []float64 // seconds, for the chart
 }
 
@@ -341,7 +350,7 @@ func Build(lg *Log) (*Report, error) {
 		s := &sum.Channels[i]
 		r.Channels = append(r.Channels, ChannelReport{ID: c.ID, Topology: c.Topology, Messages: s.Messages,
 			LatencyMeanSeconds: s.LatencyMeanSecond, LatencyP50Seconds: s.LatencyP50Seconds,
-			LatencyP95Seconds: s.LatencyP95Seconds})
+			LatencyP95Seconds: s.LatencyP95Seconds, OutageWaits: s.OutageWaits, OutageWaitSeconds: s.OutageWaitSeconds})
 	}
 	type ak struct{ agency, item int32 }
 	consentAsked := map[ak]float64{}
@@ -498,8 +507,11 @@ func (r *Report) at(sec float64) time.Time {
 
 // path reconstructs how the agency of know event k learned its item:
 // know → msg → send → cause → … back to the inject, and charges the time
-// in between to agencies (hold, queue, handling) and channels (transit).
-// A stretch spent on consent messages is charged to the item's originator.
+// in between to agencies (hold, queue, handling, and fan-out: the sender
+// drafting the share's earlier messages before this one left) and to
+// channels (outage: waiting for the channel to come back; transit: its
+// latency). A stretch spent on consent messages is charged to the item's
+// originator.
 func (a *analyzer) path(k *events.Record) ([]Hop, []Segment) {
 	var hops []Hop
 	var segs []Segment
@@ -548,7 +560,13 @@ func (a *analyzer) path(k *events.Record) ([]Hop, []Segment) {
 		if consent {
 			add(Segment{Kind: SegConsent, Agency: orig, Channel: ch, Msg: a.msgID(cur), Start: st, Seconds: dt - st})
 		} else {
-			add(Segment{Kind: SegTransit, Channel: ch, Msg: a.msgID(cur), Start: st, Seconds: dt - st})
+			// The send is logged when the sender decides; the message
+			// leaves after its fan-out delay and any outage of the
+			// channel, then takes the channel's latency.
+			fanout, outage := s.Value.Seconds(), d.OutageWait.Seconds()
+			add(Segment{Kind: SegTransit, Channel: ch, Msg: a.msgID(cur), Start: st + fanout + outage, Seconds: dt - st - fanout - outage})
+			add(Segment{Kind: SegOutage, Channel: ch, Msg: a.msgID(cur), Start: st + fanout, Seconds: outage})
+			add(Segment{Kind: SegFanout, Agency: a.agency(s.Agency), Channel: ch, Msg: a.msgID(cur), Start: st, Seconds: fanout})
 		}
 		cause := msgKey{s.CauseFrom, s.CauseSeq}
 		w := workKey{msg: cause, item: -1, agency: -1}

@@ -11,7 +11,8 @@ import (
 )
 
 // Finding is one area for improvement, with the figures it rests on: a
-// stretch of time (office hours, queue, handling, transit, consent) that
+// stretch of time (office hours, queue, handling, fan-out, outage,
+// transit, consent) that
 // holds a large share of an audience member's time to learn an item,
 // audience members the item never reached, or replies that missed their
 // deadline. The ranked findings are the improvement plan: Text is the
@@ -81,7 +82,7 @@ const (
 	fastShare = 0.25
 )
 
-var segKinds = []string{SegHold, SegQueue, SegConsent, SegHandling, SegTransit}
+var segKinds = []string{SegHold, SegQueue, SegConsent, SegHandling, SegFanout, SegOutage, SegTransit}
 
 func priorityRank(p string) int {
 	switch p {
@@ -117,14 +118,17 @@ func lateLearners(it *ItemReport) (ls []*Learning, late bool) {
 	return nil, false
 }
 
-// chargedTo names what a segment is charged to: the channel for transit,
-// else the agency.
+// chargedTo names what a segment is charged to: the channel for transit
+// and outages, else the agency.
 func chargedTo(s *Segment) string {
-	if s.Kind == SegTransit {
+	if onChannel(s.Kind) {
 		return s.Channel
 	}
 	return s.Agency
 }
+
+// onChannel says whether a kind of segment is charged to a channel.
+func onChannel(kind string) bool { return kind == SegTransit || kind == SegOutage }
 
 // findings ranks the areas for improvement. For each item, every stretch
 // of time on the paths of its late learners (see lateLearners) is charged
@@ -248,10 +252,10 @@ func delayPriority(it *ItemReport, late bool, evs []Evidence, share float64) str
 }
 
 // responsible names who can act on a finding: the agencies charged, the
-// originator for consent, and for transit the channel's relay (hub or
-// officer), or else the agencies that sent on it.
+// originator for consent, and for transit and outages the channel's relay
+// (hub or officer), or else the agencies that sent on it.
 func responsible(r *Report, kind string, wheres []string, senders map[string][]string) []string {
-	if kind != SegTransit {
+	if !onChannel(kind) {
 		return slices.Clone(wheres)
 	}
 	var out []string
@@ -292,6 +296,10 @@ func delayText(it *ItemReport, kind string, evs []Evidence, late bool, nLate int
 		fmt.Fprintf(&b, "Waiting for the originator's consent (third-party rule) held %s", it.ID)
 	case SegHandling:
 		fmt.Fprintf(&b, "Handling took a large share of %s's time", it.ID)
+	case SegFanout:
+		fmt.Fprintf(&b, "Drafting separate messages one after another (fan-out) delayed %s", it.ID)
+	case SegOutage:
+		fmt.Fprintf(&b, "Channel outages held %s", it.ID)
 	case SegTransit:
 		fmt.Fprintf(&b, "Transit took a large share of %s's time", it.ID)
 	}
@@ -385,7 +393,7 @@ func evidenceText(kind string, evs []Evidence) string {
 			until = ""
 		}
 	}
-	place := map[string]string{SegTransit: "on channel ", SegConsent: "from "}[kind]
+	place := map[string]string{SegTransit: "on channel ", SegOutage: "on channel ", SegConsent: "from "}[kind]
 	if place == "" {
 		place = "at "
 	}
@@ -425,8 +433,12 @@ func delayAction(kind string, wheres []string) string {
 		return fmt.Sprintf("Add staff at %s, or mark such items urgent so that they jump the queue.", w)
 	case SegHandling:
 		return fmt.Sprintf("Shorten handling at %s: pre-agreed forwarding lists, templates, or forwarding before full analysis.", w)
+	case SegFanout:
+		return fmt.Sprintf("Let %s reach several recipients with one message (a platform post), or name the recipients who need the item most first.", w)
+	case SegOutage:
+		return fmt.Sprintf("Give the agencies that %s joins a second channel that stays up when it is down, or keep its outages out of the hours urgent items travel.", w)
 	case SegTransit:
-		return fmt.Sprintf("Check the latency and outages of %s, or prefer a faster channel for urgent items.", w)
+		return fmt.Sprintf("Check the latency of %s, or prefer a faster channel for urgent items.", w)
 	case SegConsent:
 		return fmt.Sprintf("Agree standing release conditions with %s (onward sharing to named partners authorised in advance) so that holders need not ask each time.", w)
 	}
@@ -484,8 +496,13 @@ func unreachedFindings(r *Report, it *ItemReport) []Finding {
 		default:
 			f.Text = fmt.Sprintf("%s: messages to them from %s were dropped for %s: %s.", head, joinAnd(senders), reason, reasonWords(reason, it))
 			f.Action = dropAction(reason)
-			if reason == "no_route" || reason == "permission" || reason == "publish_error" {
+			switch reason {
+			case "no_route", "permission", "publish_error":
 				f.Responsible = senders
+			case "no_consent_route":
+				// the holders lack a channel to the originator, who could
+				// also share with them itself
+				f.Responsible = append([]string{it.Originator}, slices.DeleteFunc(slices.Clone(senders), func(s string) bool { return s == it.Originator })...)
 			}
 		}
 		out = append(out, f)

@@ -384,3 +384,31 @@ func checkLegendOutside(t *testing.T, name string, p *plot.Plot, leg *plot.Legen
 		t.Errorf("%s: legend from x=%v to %v, the data end at %v (canvas %v)", name, legC.Min.X, legC.Max.X, data.Max.X, c.Max.X)
 	}
 }
+
+// TestUnreachedByReason: audience members whose messages were dropped make
+// one finding per reason, which says why and what to do, and names who can
+// act: the senders for a missing route, the originator and the holders
+// for a consent no channel could ask for, the originator otherwise.
+func TestUnreachedByReason(t *testing.T) {
+	for _, tc := range []struct {
+		reason, says, action string
+		responsible          []string
+	}{
+		{"no_consent_route", "had no channel to ask the originator a for consent", "no channel joins the holder to the originator", []string{"a", "b"}},
+		{"no_route", "no channel joins the sender and them", "add a channel", []string{"b"}},
+		{"tlp", "TLP:AMBER does not let holders pass it", "release it at a lower level", []string{"a"}},
+		{"consent_refused", "refused the release", "agree in advance", []string{"a"}},
+	} {
+		r := &Report{Drops: []Drop{{Agency: "b", To: "c", Item: "I-1", Reason: tc.reason}}}
+		it := &ItemReport{ID: "I-1", TLP: "AMBER", Originator: "a", Audience: []string{"c", "d"}, NeverLearned: []string{"c"}}
+		fs := unreachedFindings(r, it)
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d findings", tc.reason, len(fs))
+		}
+		f := fs[0]
+		if f.Kind != "drop" || f.Where != tc.reason || f.Priority != PriorityHigh || !strings.Contains(f.Text, tc.says) ||
+			!strings.Contains(f.Action, tc.action) || !slices.Equal(f.Responsible, tc.responsible) {
+			t.Errorf("%s: %+v", tc.reason, f)
+		}
+	}
+}

@@ -232,10 +232,12 @@ func (r *Report) mdAnalysis(b *strings.Builder) {
 	}
 
 	b.WriteString("\n### 5.2 Channels\n\n")
-	mdHead(b, "channel", "topology", "messages", "delivered", "mean", "p50", "p95", "max")
+	b.WriteString("Transit is the channel's latency alone; messages that waited for the channel to come back from an outage are counted apart, with their total wait.\n\n")
+	mdHead(b, "channel", "topology", "messages", "delivered", "transit mean", "p50", "p95", "max", "outage waits", "waited")
 	for _, c := range r.Channels {
 		mdRow(b, c.ID, c.Topology, fmt.Sprint(c.Messages), fmt.Sprint(c.Delivered), Human(c.LatencyMeanSeconds),
-			Human(c.LatencyP50Seconds), Human(c.LatencyP95Seconds), Human(c.LatencyMaxSeconds))
+			Human(c.LatencyP50Seconds), Human(c.LatencyP95Seconds), Human(c.LatencyMaxSeconds),
+			fmt.Sprint(c.OutageWaits), Human(c.OutageWaitSeconds))
 	}
 
 	b.WriteString("\n### 5.3 Agencies: queues, office hours and consent\n\n")

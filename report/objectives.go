@@ -387,12 +387,12 @@ func agencyStrings(ids []liaison.AgencyID) []string {
 //
 //   - reach: the whole audience learned it in time;
 //   - channel: the channel that carried it on the last hop to the most of
-//     them (two at least), when the transit on it took at most fastShare
-//     of the reference time (the deadline, or the time to reach) on each
-//     path;
+//     them (two at least), when the time on it (transit, and any wait
+//     for an outage to end) was at most fastShare of the reference time
+//     (the deadline, or the time to reach) on each path;
 //   - relay: the agency that passed it on towards the most of them (two
-//     at least), when it held the item (office hours, queue, handling) at
-//     most fastShare of the reference time on each path.
+//     at least), when it held the item (office hours, queue, handling,
+//     fan-out) at most fastShare of the reference time on each path.
 //
 // A channel or agency that one of the item's findings names is no
 // strength of it.
@@ -457,11 +457,11 @@ func strengths(r *Report, it *ItemReport) []Strength {
 		held := map[string]float64{}
 		for _, s := range l.Segments {
 			switch s.Kind {
-			case SegTransit:
+			case SegTransit, SegOutage:
 				if s.Channel == ch {
 					transit += s.Seconds
 				}
-			case SegHold, SegQueue, SegHandling:
+			case SegHold, SegQueue, SegHandling, SegFanout:
 				held[s.Agency] += s.Seconds
 			}
 		}
@@ -496,15 +496,15 @@ func strengths(r *Report, it *ItemReport) []Strength {
 	if it.DeadlineSeconds == nil {
 		inTimeWords = "who learned it"
 	}
-	if ch := pick(channels, func(c string) bool { return named[SegTransit+"/"+c] }); ch != "" {
+	if ch := pick(channels, func(c string) bool { return named[SegTransit+"/"+c] || named[SegOutage+"/"+c] }); ch != "" {
 		t := channels[ch]
 		out = append(out, Strength{Item: it.ID, Kind: "channel", Where: ch, Text: fmt.Sprintf(
-			"Channel %s carried %s to %s %s (%s), with at most %s in transit on it on each path (%s %s).",
+			"Channel %s carried %s to %s %s (%s), taking at most %s on each path (%s %s).",
 			ch, it.ID, plural(len(t.learners), "audience member", "audience members"), inTimeWords, joinAnd(t.learners),
 			Human(t.longest), pct(t.longest/ref), refText)})
 	}
 	if ag := pick(relays, func(a string) bool {
-		return named[SegHold+"/"+a] || named[SegQueue+"/"+a] || named[SegHandling+"/"+a]
+		return named[SegHold+"/"+a] || named[SegQueue+"/"+a] || named[SegHandling+"/"+a] || named[SegFanout+"/"+a]
 	}); ag != "" {
 		t := relays[ag]
 		out = append(out, Strength{Item: it.ID, Kind: "relay", Where: ag, Text: fmt.Sprintf(

@@ -316,8 +316,9 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE 
 {{range .R.Timeline}}<tr><td>{{.At}}</td><td>{{.Item}}</td><td>{{.Agency}}</td><td class="num">{{human .SinceInject}}</td></tr>
 {{end}}</table>
 <h3 id="channels">5.2 Channels</h3>
-<table><tr><th>channel</th><th>topology</th><th class="num">messages</th><th class="num">delivered</th><th class="num">mean</th><th class="num">p50</th><th class="num">p95</th><th class="num">max</th></tr>
-{{range .R.Channels}}<tr><td>{{.ID}}</td><td>{{.Topology}}</td><td class="num">{{.Messages}}</td><td class="num">{{.Delivered}}</td><td class="num">{{human .LatencyMeanSeconds}}</td><td class="num">{{human .LatencyP50Seconds}}</td><td class="num">{{human .LatencyP95Seconds}}</td><td class="num">{{human .LatencyMaxSeconds}}</td></tr>
+<p>Transit is the channel's latency alone; messages that waited for the channel to come back from an outage are counted apart, with their total wait.</p>
+<table><tr><th>channel</th><th>topology</th><th class="num">messages</th><th class="num">delivered</th><th class="num">transit mean</th><th class="num">p50</th><th class="num">p95</th><th class="num">max</th><th class="num">outage waits</th><th class="num">waited</th></tr>
+{{range .R.Channels}}<tr><td>{{.ID}}</td><td>{{.Topology}}</td><td class="num">{{.Messages}}</td><td class="num">{{.Delivered}}</td><td class="num">{{human .LatencyMeanSeconds}}</td><td class="num">{{human .LatencyP50Seconds}}</td><td class="num">{{human .LatencyP95Seconds}}</td><td class="num">{{human .LatencyMaxSeconds}}</td><td class="num">{{.OutageWaits}}</td><td class="num">{{human .OutageWaitSeconds}}</td></tr>
 {{end}}</table>
 {{with .Latency}}<figure class="chart" data-chart="{{.ID}}">{{.SVG}}<figcaption>Latency of each hop (deliveries in brackets): box from the 25th to the 75th percentile, median line, whiskers and outliers.</figcaption></figure>{{end}}
 <h3 id="agencies">5.3 Agencies: queues, office hours and consent</h3>

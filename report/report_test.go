@@ -80,6 +80,86 @@ func TestPathsAddUp(t *testing.T) {
 	}
 }
 
+// TestTransitApart: a hop's transit on a path is its channel's latency
+// alone; the sender's fan-out delay (ctg-research's mesh variant drafts a
+// share's 31 messages one minute apart) and the wait for a channel's outage to end
+// (twg-pwgt's Council working party, which meets only now and then) are
+// segments of their own, charged to the sender and to the channel; the
+// path still adds up; and the channel table has the summary's outage
+// waits.
+func TestTransitApart(t *testing.T) {
+	saw := map[string]bool{}
+	for _, run := range []struct{ name, variant string }{{"ctg-research", "mesh"}, {"twg-pwgt", ""}} {
+		name := run.name
+		log, sum := runLog(t, name, run.variant, 1)
+		lg, err := Read(context.Background(), name+".jsonl", bytes.NewReader(log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Build(lg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sends, delivers := map[string]*events.Record{}, map[string]*events.Record{}
+		for _, e := range lg.Events {
+			id := events.MessageID(lg.Names.Agencies[max(e.MsgFrom, 0)], e.MsgSeq)
+			switch e.Kind {
+			case events.Send:
+				sends[id] = e
+			case events.Deliver:
+				delivers[id] = e
+			}
+		}
+		for i, c := range r.Channels {
+			if c.OutageWaits != sum.Channels[i].OutageWaits || c.OutageWaitSeconds != sum.Channels[i].OutageWaitSeconds {
+				t.Errorf("%s: channel %s waited %d times %vs for outages, the summary says %d, %vs", name, c.ID,
+					c.OutageWaits, c.OutageWaitSeconds, sum.Channels[i].OutageWaits, sum.Channels[i].OutageWaitSeconds)
+			}
+		}
+		for _, it := range r.Items {
+			for _, l := range it.Learned {
+				total := 0.0
+				byMsg := map[string]map[string]Segment{}
+				for _, s := range l.Segments {
+					total += s.Seconds
+					if byMsg[s.Msg] == nil {
+						byMsg[s.Msg] = map[string]Segment{}
+					}
+					byMsg[s.Msg][s.Kind] = s
+					saw[s.Kind] = true
+				}
+				if d := total - l.SinceInject; d > 0.01 || d < -0.01 {
+					t.Errorf("%s %s at %s: segments sum to %.3f s, learned after %.3f s", name, it.ID, l.Agency, total, l.SinceInject)
+				}
+				for _, h := range l.Path {
+					if consentTypes[h.Type] {
+						continue
+					}
+					s, d := sends[h.Msg], delivers[h.Msg]
+					segs := byMsg[h.Msg]
+					for _, c := range []struct {
+						kind, where string
+						want        float64
+					}{
+						{SegTransit, h.Channel, d.Value.Seconds()},
+						{SegOutage, h.Channel, d.OutageWait.Seconds()},
+						{SegFanout, h.From, s.Value.Seconds()},
+					} {
+						got := segs[c.kind]
+						if got.Seconds != round3(c.want) || c.want > 0 && chargedTo(&got) != c.where {
+							t.Errorf("%s %s at %s, message %s: %s segment %+v, want %vs charged to %s",
+								name, it.ID, l.Agency, h.Msg, c.kind, got, c.want, c.where)
+						}
+					}
+				}
+			}
+		}
+	}
+	if !saw[SegFanout] || !saw[SegOutage] || !saw[SegTransit] {
+		t.Errorf("segment kinds seen on the paths: %v; want fan-out, outage and transit", saw)
+	}
+}
+
 // A bad log is refused with the reader's error (file:line), and a log
 // whose summary cannot be recomputed too: the report never shows figures
 // the run did not have.

@@ -134,7 +134,8 @@ func Methodology() []string {
 	return []string{
 		"What happened is read from the event log alone. An agency learns an item when its staff start handling the first message that carries it. " +
 			"Each learner's path is followed back from that message to the inject, and its time is split into office-hours holds, queue waits and handling at agencies, " +
-			"transit on channels, and consent round trips under the third-party rule (charged to the originator).",
+			"fan-out at senders (drafting a share's earlier separate messages before the one on the path left), waits for a channel to come back from an outage, " +
+			"transit on channels (their latency), and consent round trips under the third-party rule (charged to the originator).",
 		"Ratings follow HSEEP's four levels. An inject is rated U (unable to be performed) when none of its audience learned it by the end of the run; " +
 			"M (performed with major challenges) when some audience members never learned it, or more than half learned it after its deadline; " +
 			fmt.Sprintf("S (performed with some challenges) when some, at most half, learned it after its deadline, when an answer about it missed its reply deadline, "+
@@ -145,7 +146,7 @@ func Methodology() []string {
 			"or, when the item met its deadline or has none, from the path of the last audience member to learn it. "+
 			"The time charged to one agency or channel on such a path is evidence when it holds at least %s of that member's time to learn the item "+
 			"(for items that met their deadline or have none: %[2]s of it, and, with a deadline, at least %[2]s of the deadline too); shorter stretches are left out as trivial. "+
-			"The evidence of one kind (office hours, queues, handling, transit, consent) makes one finding per item, naming every agency or channel with its figures. "+
+			"The evidence of one kind (office hours, queues, handling, fan-out, outages, transit, consent) makes one finding per item, naming every agency or channel with its figures. "+
 			"Audience members an item never reached, and answers after their reply deadline, make findings too.", pct(minShareLate), pct(minShareInTime)),
 		fmt.Sprintf("Priority: high when audience members were never reached, or when the stretch alone made an audience member miss the deadline "+
 			"(without it, that member would have been in time); medium when the deadline was missed anyway, for late answers, "+
