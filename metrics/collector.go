@@ -24,6 +24,7 @@ type Collector struct {
 	runInfo                    *prometheus.GaugeVec
 	simTime                    prometheus.Gauge
 	sent, delivered, dropped   *prometheus.CounterVec
+	rejected                   *prometheus.CounterVec
 	latency, wait, timeToKnow  *prometheus.HistogramVec
 	depth, itemsKnown, knows   *prometheus.GaugeVec
 	holds, handled             *prometheus.CounterVec
@@ -75,6 +76,7 @@ func New() *Collector {
 	c.simTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: SimTime, Help: spec(SimTime).Help})
 	reg.MustRegister(c.simTime)
 	c.sent, c.delivered, c.dropped = counter(MessagesSent), counter(MessagesDelivered), counter(MessagesDropped)
+	c.rejected = counter(MessagesRejected)
 	c.latency, c.wait, c.timeToKnow = histogram(DeliveryLatency), histogram(QueueWait), histogram(TimeToKnow)
 	c.depth, c.itemsKnown, c.knows = gauge(QueueDepth), gauge(ItemsKnown), gauge(Knows)
 	c.holds, c.handled = counter(Holds), counter(Handled)
@@ -145,6 +147,7 @@ func (c *Collector) Start(s sim.Started) {
 		c.sent.WithLabelValues(NoChannel, string(typ))
 	}
 	for _, ch := range append(slices.Clone(c.channelLabel), NoChannel) {
+		c.rejected.WithLabelValues(ch)
 		for _, r := range reasons {
 			c.dropped.WithLabelValues(ch, NoType, r)
 		}
@@ -257,6 +260,8 @@ func (c *Collector) Observe(e *events.Event, n *events.Names) {
 		c.depth.WithLabelValues(c.agency(e.Agency)).Set(float64(e.Count))
 	case events.Drop:
 		c.messages(e, n).Inc()
+	case events.Reject:
+		c.rejected.WithLabelValues(channelLabel(e.Channel, n)).Inc()
 	case events.Hold:
 		c.holds.WithLabelValues(c.agency(e.Agency)).Inc()
 	case events.HandleStart:

@@ -20,6 +20,7 @@ const (
 	MessagesSent        = "liaison_messages_sent_total"
 	MessagesDelivered   = "liaison_messages_delivered_total"
 	MessagesDropped     = "liaison_messages_dropped_total"
+	MessagesRejected    = "liaison_messages_rejected_total"
 	DeliveryLatency     = "liaison_delivery_latency_seconds"
 	QueueWait           = "liaison_queue_wait_seconds"
 	QueueDepth          = "liaison_queue_depth"
@@ -85,6 +86,7 @@ var Specs = []Spec{
 	{MessagesSent, Counter, "Messages sent, one per hop and recipient.", []string{labelChannel, labelType}},
 	{MessagesDelivered, Counter, "Messages delivered to their recipient's queue.", []string{labelChannel, labelType}},
 	{MessagesDropped, Counter, "Messages dropped, by reason (" + strings.Join(events.Reasons, ", ") + ").", []string{labelChannel, labelType, labelReason}},
+	{MessagesRejected, Counter, "Arrivals refused because no agency sent them as they came (forged, altered, repeated or malformed), by the channel they claimed (none when unknown): not messages of the run.", []string{labelChannel}},
 	{DeliveryLatency, Histogram, "Transit time of one hop on its channel (the channel's latency), in simulated seconds; the sender's fan-out time and any wait for an outage to end are not part of it.", []string{labelChannel}},
 	{QueueWait, Histogram, "Time a message or inject waited in an agency's queue before staff started on it (office hours included), in simulated seconds.", []string{labelAgency}},
 	{QueueDepth, Gauge, "Messages waiting in an agency's queue after its latest delivery or handling start.", []string{labelAgency}},
