@@ -1,0 +1,629 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"liaison"
+	"liaison/events"
+)
+
+// Bounds on what the console keeps per run, whatever the run's length:
+// the newest entries stay, older ones are counted.
+const (
+	maxInbox    = 300  // inbox entries per player seat
+	maxDecided  = 200  // decisions made, per player seat
+	maxPending  = 1000 // decisions waiting, per player seat
+	maxActions  = 500  // live actions shown to the facilitator
+	maxItems    = 2000 // injects, scheduled and live
+	maxTypes    = 200  // message types offered to a player
+	maxNoteText = 2000 // characters of an evaluator's note
+)
+
+// obs is one observed event with its names resolved: the console keeps
+// nothing of the *events.Event (observers must not), and tests can feed
+// it directly.
+type obs struct {
+	t       liaison.Time
+	kind    string
+	agency  string // "" for none
+	item    string
+	typ     string
+	channel string
+	msg     string // sender#number
+	peer    string
+	value   liaison.Time
+	count   int32
+	raw     []byte // the event's extra members, copied
+}
+
+// observed resolves an event against the names table, defensively: an
+// index out of range reads as none.
+func observed(e *events.Event, n *events.Names) obs {
+	o := obs{t: e.T, kind: e.Kind.String(), value: e.Value, count: e.Count}
+	o.agency = name(n.Agencies, e.Agency)
+	o.item = name(n.Items, e.Item)
+	o.typ = name(n.Types, e.Type)
+	o.channel = name(n.Channels, e.Channel)
+	o.peer = name(n.Agencies, e.Peer)
+	if from := name(n.Agencies, e.MsgFrom); from != "" {
+		o.msg = events.MessageID(liaison.AgencyID(from), e.MsgSeq)
+	}
+	if len(e.Raw) > 0 {
+		o.raw = bytes.Clone(e.Raw)
+	}
+	return o
+}
+
+func name[T ~string](names []T, ix int32) string {
+	if ix < 0 || int(ix) >= len(names) {
+		return ""
+	}
+	return string(names[ix])
+}
+
+// member returns the JSON of an extra member "key":… of an event, or nil.
+func member(raw []byte, key string) []byte {
+	v, ok := bytes.CutPrefix(raw, []byte(`"`+key+`":`))
+	if !ok {
+		return nil
+	}
+	return v
+}
+
+// actionDef is the definition of a live action, as the console submits it
+// and the log records it.
+type actionDef struct {
+	ID        string   `json:"id,omitempty"`
+	AtSeconds *float64 `json:"at_seconds,omitempty"`
+	Channel   string   `json:"channel,omitempty"`
+	Agency    string   `json:"agency,omitempty"`
+	Staff     *int     `json:"staff,omitempty"`
+	Decision  *uint64  `json:"decision,omitempty"`
+	Action    string   `json:"action,omitempty"`
+	To        []string `json:"to,omitempty"`
+	Type      string   `json:"type,omitempty"`
+	Text      string   `json:"text,omitempty"`
+	Objective string   `json:"objective,omitempty"`
+}
+
+// decisionDue is what a decision_due event says.
+type decisionDue struct {
+	ID       uint64     `json:"id"`
+	Message  string     `json:"message"`
+	Item     string     `json:"item"`
+	Type     string     `json:"type"`
+	From     string     `json:"from"`
+	Proposal []Proposal `json:"proposal"`
+}
+
+// decided is what a decided event says.
+type decided struct {
+	ID      uint64   `json:"id"`
+	By      string   `json:"by"`
+	Action  string   `json:"action"`
+	To      []string `json:"to"`
+	Channel string   `json:"channel"`
+	Type    string   `json:"type"`
+}
+
+type item struct {
+	desc        events.ItemDesc
+	live        bool
+	contingency bool
+	at          liaison.Time // when it fires or fired
+	status      string
+	statusAt    liaison.Time
+	statusSet   bool
+	pending     bool
+	urgent      bool
+	audience    map[string]bool
+	knowers     []Knower
+	knows       map[string]bool
+	known       int
+	reached     liaison.Time
+	reachedSet  bool
+	missed      bool
+	dropped     int
+}
+
+type agency struct {
+	info    events.AgencyInfo
+	staff   int
+	queue   int
+	knows   int
+	player  *seat
+	members []string // channels it belongs to
+}
+
+type channel struct {
+	info      events.ChannelInfo
+	up        bool
+	changed   liaison.Time
+	changedOK bool
+}
+
+// seat is a player's agency: its inbox and decisions.
+type seat struct {
+	id        string
+	inbox     []*InboxEntry
+	omitted   int
+	byMsg     map[string]*InboxEntry
+	pending   map[uint64]*DecisionView
+	order     []uint64
+	decided   []DecidedView
+	dropped   int // decided entries no longer kept
+	decidedN  int
+	types     []string
+	typeSet   map[string]bool
+	known     []PlayerKnown
+	overflown int // decisions not kept because too many waited
+}
+
+// record is a live action: from the log, or accepted and not yet there.
+type record struct {
+	at      liaison.Time
+	kind    string
+	def     []byte // compact JSON
+	what    string
+	note    *NoteView
+	pending bool
+}
+
+// state is what the console knows of the run, built from the run header
+// and the events in log order. It is guarded by the Console's mutex.
+type state struct {
+	info     *events.RunInfo
+	end      liaison.Time
+	last     liaison.Time // the latest event's time
+	timeout  *float64     // decision timeout, seconds
+	items    []*item
+	itemIx   map[string]*item
+	agencies []*agency
+	agIx     map[string]*agency
+	channels []*channel
+	chIx     map[string]*channel
+	seats    []*seat
+	records  []*record
+	omitted  int
+	notes    int
+}
+
+func newState(info *events.RunInfo, players []string, timeout *float64) *state {
+	s := &state{info: info, end: liaison.Never, itemIx: map[string]*item{}, agIx: map[string]*agency{},
+		chIx: map[string]*channel{}, timeout: timeout}
+	if d := info.DurationSeconds; d != nil {
+		s.end = seconds(*d)
+	}
+	for _, a := range info.Agencies {
+		ag := &agency{info: a, staff: a.Staff}
+		s.agencies = append(s.agencies, ag)
+		s.agIx[a.ID] = ag
+	}
+	for _, c := range info.Channels {
+		ch := &channel{info: c, up: true}
+		s.channels = append(s.channels, ch)
+		s.chIx[c.ID] = ch
+		for _, m := range c.Members {
+			if ag := s.agIx[m]; ag != nil {
+				ag.members = append(ag.members, c.ID)
+			}
+		}
+		if ag := s.agIx[c.Relay]; ag != nil && c.Relay != "" && !slices.Contains(ag.members, c.ID) {
+			ag.members = append(ag.members, c.ID)
+		}
+	}
+	for _, it := range info.Items {
+		s.addItem(it, false, contingent(it))
+	}
+	for _, p := range players {
+		ag := s.agIx[p]
+		if ag == nil || ag.player != nil {
+			continue
+		}
+		ag.player = &seat{id: p, byMsg: map[string]*InboxEntry{}, pending: map[uint64]*DecisionView{},
+			typeSet: map[string]bool{}}
+		s.seats = append(s.seats, ag.player)
+	}
+	return s
+}
+
+func seconds(s float64) liaison.Time { return liaison.Time(math.Round(s * 1000)) }
+
+func secs(t liaison.Time) float64 { return t.Seconds() }
+
+func ptr(t liaison.Time) *float64 {
+	v := t.Seconds()
+	return &v
+}
+
+func (s *state) addItem(d events.ItemDesc, live, contingency bool) *item {
+	if s.itemIx[d.ID] != nil || len(s.items) >= maxItems {
+		return nil
+	}
+	it := &item{desc: d, live: live, contingency: contingency, at: seconds(d.AtSeconds),
+		audience: map[string]bool{}, knows: map[string]bool{}, status: "scheduled"}
+	if contingency {
+		it.status = "contingency"
+	}
+	for _, a := range d.Audience {
+		it.audience[a] = true
+	}
+	s.items = append(s.items, it)
+	s.itemIx[d.ID] = it
+	return it
+}
+
+func (s *state) setStatus(it *item, status string, at liaison.Time, pending bool) {
+	if it == nil {
+		return
+	}
+	it.status, it.statusAt, it.statusSet, it.pending = status, at, true, pending
+}
+
+// apply takes one event into the state.
+func (s *state) apply(o obs) {
+	s.last = max(s.last, o.t)
+	ag := s.agIx[o.agency]
+	var st *seat
+	if ag != nil {
+		st = ag.player
+	}
+	switch o.kind {
+	case "inject":
+		it := s.itemIx[o.item]
+		if it != nil && it.status != "fired" {
+			it.at = o.t
+			s.setStatus(it, "fired", o.t, false)
+		}
+		if st != nil && it != nil {
+			st.add(&InboxEntry{Seconds: secs(o.t), Kind: "inject", From: it.desc.From, Type: o.typ,
+				Item: o.item, TLP: it.desc.TLP, Summary: it.desc.Summary, Status: "queued",
+				Originator: it.desc.Originator, OrigControl: it.desc.OriginatorControl}, "inject:"+o.item)
+			st.addType(o.typ)
+		}
+	case "live_inject":
+		var d events.InjectDef
+		if raw := member(o.raw, "inject"); raw == nil || json.Unmarshal(raw, &d) != nil {
+			break
+		}
+		desc := events.ItemDesc{ID: string(d.ID), AtSeconds: secs(o.t), To: string(d.To), From: d.From,
+			Type: string(d.Type), Summary: d.Summary, TLP: d.TLP, OriginatorControl: d.OriginatorControl,
+			Originator: string(d.Originator)}
+		for _, a := range d.Audience {
+			desc.Audience = append(desc.Audience, string(a))
+		}
+		if d.DeadlineSeconds > 0 {
+			dl := d.DeadlineSeconds
+			desc.DeadlineSeconds = &dl
+		}
+		if it := s.addItem(desc, true, false); it != nil {
+			s.setStatus(it, "fired", o.t, false)
+		}
+		s.logged(o, "live inject "+string(d.ID)+" to "+string(d.To))
+	case "deliver":
+		if ag != nil {
+			ag.queue = int(o.count)
+		}
+		if st != nil {
+			e := &InboxEntry{Seconds: secs(o.t), Kind: "message", Message: o.msg, From: o.peer,
+				FromName: s.agencyName(o.peer), Channel: o.channel, Type: o.typ, Item: o.item, Status: "queued"}
+			if it := s.itemIx[o.item]; it != nil {
+				e.TLP, e.Summary = it.desc.TLP, it.desc.Summary
+				e.Originator, e.OrigControl = it.desc.Originator, it.desc.OriginatorControl
+			}
+			st.add(e, o.msg)
+			st.addType(o.typ)
+		}
+	case "hold":
+		if st != nil {
+			if e := st.entry(o); e != nil {
+				e.Status, e.HeldUntil = "held", ptr(o.value)
+			}
+		}
+	case "handle_start":
+		if ag != nil {
+			ag.queue = int(o.count)
+		}
+		if st != nil {
+			if e := st.entry(o); e != nil {
+				e.Status, e.HeldUntil = "handling", nil
+			}
+		}
+	case "handle_end":
+		if st != nil {
+			if e := st.entry(o); e != nil {
+				e.Status = "handled"
+			}
+		}
+	case "know":
+		it := s.itemIx[o.item]
+		if it == nil || ag == nil || it.knows[o.agency] {
+			break
+		}
+		it.knows[o.agency] = true
+		aud := it.audience[o.agency]
+		it.knowers = append(it.knowers, Knower{Agency: o.agency, Seconds: secs(o.t), Audience: aud})
+		if aud {
+			it.known++
+		}
+		ag.knows++
+		if st != nil {
+			st.known = append(st.known, PlayerKnown{Item: o.item, Seconds: secs(o.t)})
+		}
+	case "reached":
+		if it := s.itemIx[o.item]; it != nil {
+			it.reached, it.reachedSet = o.t, true
+		}
+	case "deadline_missed":
+		if it := s.itemIx[o.item]; it != nil && o.agency == "" {
+			it.missed = true
+		}
+	case "drop":
+		if it := s.itemIx[o.item]; it != nil {
+			it.dropped++
+		}
+	case "pause", "resume":
+		s.logged(o, o.kind+"d")
+	case "decision_due":
+		var d decisionDue
+		if st == nil || json.Unmarshal(member(o.raw, "decision"), &d) != nil {
+			break
+		}
+		s.due(st, o.t, d)
+	case "decided":
+		var d decided
+		if st == nil || json.Unmarshal(member(o.raw, "decided"), &d) != nil {
+			break
+		}
+		st.decide(o.t, d)
+	case "skip_inject", "postpone_inject", "fire_inject", "cut_channel", "restore_channel",
+		"set_staff", "note", "decision":
+		var d actionDef
+		raw := member(o.raw, "action")
+		if raw == nil || json.Unmarshal(raw, &d) != nil {
+			break
+		}
+		s.action(o.kind, o.t, d, raw, false)
+	}
+}
+
+// agencyName is an agency's name from the header.
+func (s *state) agencyName(id string) string {
+	if ag := s.agIx[id]; ag != nil {
+		return ag.info.Name
+	}
+	return ""
+}
+
+// logged notes a live action seen in the log: it confirms the same
+// action accepted through the console, or is new (the CLI's, a replay's).
+func (s *state) logged(o obs, what string) {
+	def := compact(member(o.raw, "action"))
+	for i := len(s.records) - 1; i >= 0; i-- {
+		r := s.records[i]
+		if r.pending && r.kind == o.kind && r.at == o.t && bytes.Equal(r.def, def) {
+			r.pending = false
+			if r.note != nil {
+				r.note.Pending = false
+			}
+			return
+		}
+	}
+	s.addRecord(&record{at: o.t, kind: o.kind, def: def, what: what})
+}
+
+func compact(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return bytes.Clone(b)
+	}
+	return buf.Bytes()
+}
+
+func (s *state) addRecord(r *record) {
+	s.records = append(s.records, r)
+	if len(s.records) > maxActions {
+		// Keep pending records: they are waiting to be confirmed.
+		drop := s.records[0]
+		s.records = s.records[1:]
+		s.omitted++
+		if drop.pending {
+			s.records = append([]*record{drop}, s.records...)
+			s.omitted--
+		}
+	}
+}
+
+// action applies a live action: from the log (pending false) or accepted
+// through the console and not yet in the log (pending true). Each effect
+// is idempotent, so the log's record of an accepted action changes
+// nothing but its pending mark.
+func (s *state) action(kind string, at liaison.Time, d actionDef, raw []byte, pending bool) {
+	var what string
+	switch kind {
+	case "pause", "resume":
+		what = kind + "d"
+	case "skip_inject":
+		s.setStatus(s.itemIx[d.ID], "skipped", at, pending)
+		what = "skipped " + d.ID
+	case "postpone_inject":
+		if d.AtSeconds == nil {
+			break
+		}
+		if it := s.itemIx[d.ID]; it != nil {
+			it.at = seconds(*d.AtSeconds)
+			s.setStatus(it, "postponed", at, pending)
+		}
+		what = "postponed " + d.ID + " to " + clockText(seconds(*d.AtSeconds))
+	case "fire_inject":
+		if it := s.itemIx[d.ID]; it != nil && it.status != "fired" {
+			it.at = at
+			s.setStatus(it, "fired", at, pending)
+		}
+		what = "fired " + d.ID
+	case "cut_channel", "restore_channel":
+		if ch := s.chIx[d.Channel]; ch != nil {
+			ch.up, ch.changed, ch.changedOK = kind == "restore_channel", at, true
+		}
+		if kind == "cut_channel" {
+			what = "cut " + d.Channel
+		} else {
+			what = "restored " + d.Channel
+		}
+	case "set_staff":
+		if ag := s.agIx[d.Agency]; ag != nil && d.Staff != nil {
+			ag.staff = *d.Staff
+			what = "staff of " + d.Agency + " set to " + strconv.Itoa(*d.Staff)
+		}
+	case "note":
+		what = "note"
+		if d.Agency != "" {
+			what += " on " + d.Agency
+		}
+	case "decision":
+		what = "decision " + d.Agency
+		if d.Decision != nil {
+			what += " #" + strconv.FormatUint(*d.Decision, 10)
+		}
+		what += ": " + d.Action
+		if len(d.To) > 0 {
+			what += " to " + strings.Join(d.To, ", ")
+		}
+		if !pending {
+			if ag := s.agIx[d.Agency]; ag != nil && ag.player != nil && d.Decision != nil {
+				// The decision took effect; the decided event follows.
+				if p := ag.player.pending[*d.Decision]; p != nil && p.Submitted == nil {
+					p.Submitted = ptr(at)
+				}
+			}
+		}
+	}
+	if !pending {
+		s.logged(obs{t: at, kind: kind, raw: append([]byte(`"action":`), raw...)}, what)
+		return
+	}
+	r := &record{at: at, kind: kind, def: compact(raw), what: what, pending: true}
+	s.addRecord(r)
+}
+
+// noteView returns a record's note, made once from its definition.
+func (r *record) noteView() *NoteView {
+	if r.kind != "note" {
+		return nil
+	}
+	if r.note == nil {
+		var d actionDef
+		json.Unmarshal(r.def, &d)
+		if len(d.Text) > maxNoteText {
+			d.Text = d.Text[:maxNoteText]
+		}
+		r.note = &NoteView{Seconds: secs(r.at), Text: d.Text, Objective: d.Objective, Agency: d.Agency}
+	}
+	r.note.Pending = r.pending
+	return r.note
+}
+
+// due adds a decision a seat waits for.
+func (s *state) due(st *seat, t liaison.Time, d decisionDue) {
+	if _, ok := st.pending[d.ID]; ok {
+		return
+	}
+	if len(st.order) >= maxPending {
+		st.overflown++
+		return
+	}
+	v := &DecisionView{ID: d.ID, DueSeconds: secs(t), Message: d.Message, Item: d.Item, Type: d.Type,
+		From: d.From, FromName: s.agencyName(d.From), Proposal: d.Proposal}
+	if v.Proposal == nil {
+		v.Proposal = []Proposal{}
+	}
+	for i := range v.Proposal {
+		if v.Proposal[i].To == nil {
+			v.Proposal[i].To = []string{}
+		}
+		st.addType(v.Proposal[i].Type)
+	}
+	if it := s.itemIx[d.Item]; it != nil {
+		v.TLP, v.Summary = it.desc.TLP, it.desc.Summary
+		v.Originator, v.OrigControl = it.desc.Originator, it.desc.OriginatorControl
+	}
+	if s.timeout != nil {
+		v.TimeoutAt = ptr(t + seconds(*s.timeout))
+	}
+	st.pending[d.ID] = v
+	st.order = append(st.order, d.ID)
+	st.addType(d.Type)
+}
+
+func (st *seat) decide(t liaison.Time, d decided) {
+	v := DecidedView{ID: d.ID, Seconds: secs(t), By: d.By, Action: d.Action, To: d.To, Channel: d.Channel,
+		Type: d.Type}
+	if p := st.pending[d.ID]; p != nil {
+		v.Message, v.Item = p.Message, p.Item
+		delete(st.pending, d.ID)
+		st.order = slices.DeleteFunc(st.order, func(k uint64) bool { return k == d.ID })
+	}
+	st.decidedN++
+	st.decided = append(st.decided, v)
+	if len(st.decided) > maxDecided {
+		st.decided = st.decided[1:]
+		st.dropped++
+	}
+}
+
+func (st *seat) add(e *InboxEntry, key string) {
+	st.inbox = append(st.inbox, e)
+	if key != "" {
+		st.byMsg[key] = e
+	}
+	if len(st.inbox) > maxInbox {
+		old := st.inbox[0]
+		st.inbox = st.inbox[1:]
+		st.omitted++
+		for k, v := range st.byMsg {
+			if v == old {
+				delete(st.byMsg, k)
+				break
+			}
+		}
+	}
+}
+
+// entry finds the inbox entry an agency event is about: its message, or
+// the inject it handles.
+func (st *seat) entry(o obs) *InboxEntry {
+	if o.msg != "" {
+		return st.byMsg[o.msg]
+	}
+	if o.item != "" {
+		return st.byMsg["inject:"+o.item]
+	}
+	return nil
+}
+
+func (st *seat) addType(t string) {
+	if t == "" || st.typeSet[t] || len(st.types) >= maxTypes {
+		return
+	}
+	st.typeSet[t] = true
+	st.types = append(st.types, t)
+}
+
+// clockText formats a simulated time as a duration since the start
+// ("+2h30m"), for action summaries.
+func clockText(t liaison.Time) string {
+	return "+" + t.Duration().Round(time.Second).String()
+}
+
+// contingent reports whether a scheduled inject fires only when the
+// facilitator fires it.
+func contingent(d events.ItemDesc) bool { return false }
