@@ -392,7 +392,7 @@ func injectRoute(kind string) func(*Console, http.ResponseWriter, *http.Request,
 		}
 		switch {
 		case (body.AtSeconds == nil) == (body.BySeconds == nil):
-			writeError(w, errorf(http.StatusBadRequest, "postpone takes one of at_seconds (the new simulated time) and by_seconds (how much later than now planned)"))
+			writeError(w, errorf(http.StatusBadRequest, "postpone takes one of at_seconds (the new simulated time) and by_seconds (how much later than planned)"))
 			return
 		case body.AtSeconds != nil:
 			if !finite(*body.AtSeconds) || *body.AtSeconds < 0 {

@@ -139,6 +139,11 @@ func (c *Console) Start(info *events.RunInfo, players []liaison.AgencyID, timeou
 		if tok, err = c.token(); err != nil {
 			return err
 		}
+		for _, s := range c.seats {
+			if s.Token == tok {
+				return errors.New("console: the random source gave the same token twice")
+			}
+		}
 		c.seats = append(c.seats, Seat{Role: "player", Agency: p, Token: tok})
 	}
 	c.st = newState(info, seats, timeout)

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -621,7 +622,25 @@ func (st *seat) addType(t string) {
 // clockText formats a simulated time as a duration since the start
 // ("+2h30m"), for action summaries.
 func clockText(t liaison.Time) string {
-	return "+" + t.Duration().Round(time.Second).String()
+	s := int64(t.Duration().Round(time.Second) / time.Second)
+	sign := "+"
+	if s < 0 {
+		sign, s = "-", -s
+	}
+	d, h, m, sec := s/86400, s/3600%24, s/60%60, s%60
+	var out string
+	switch {
+	case d > 0:
+		out = fmt.Sprintf("%dd%02dh%02dm", d, h, m)
+	case h > 0:
+		out = fmt.Sprintf("%dh%02dm", h, m)
+	default:
+		out = fmt.Sprintf("%dm", m)
+	}
+	if sec != 0 {
+		out += fmt.Sprintf("%02ds", sec)
+	}
+	return sign + out
 }
 
 // contingent reports whether a scheduled inject fires only when the
