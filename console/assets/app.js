@@ -130,6 +130,13 @@
   }
   setInterval(drawClock, 250);
 
+  // Keep what has focus clear of the sticky header: scrolling stops below it.
+  function padScroll() {
+    const bar = document.querySelector('.bar');
+    if (bar) document.documentElement.style.scrollPaddingTop = (bar.offsetHeight + 16) + 'px';
+  }
+  window.addEventListener('resize', padScroll);
+
   // ---- results of actions ----
   function announce(msg) {
     const a = $('announce');
@@ -234,12 +241,11 @@
       section('knowledge', 'Who knows what, since when',
         h('div', { class: 'scroll', role: 'region', 'aria-label': 'Who knows what', tabindex: '0' },
           h('table', { id: 'know-table' }))),
-      h('div', { class: 'cols' },
-        section('agencies', 'Agencies',
-          table('Agencies: seat, staff, queue, decisions',
-            ['Agency', 'Seat', 'Staff', 'Queue#', 'Knows#', 'Decisions'], 'agency-body')),
-        section('channels', 'Channels',
-          table('Channels and whether they are up', ['Channel', 'Topology', 'State', 'Action'], 'channel-body'))),
+      section('agencies', 'Agencies',
+        table('Agencies: seat, staff, queue, decisions',
+          ['Agency', 'Seat', 'Staff', 'Queue#', 'Knows#', 'Decisions'], 'agency-body')),
+      section('channels', 'Channels',
+        table('Channels and whether they are up', ['Channel', 'Topology', 'State', 'Action'], 'channel-body')),
       h('div', { class: 'cols' },
         section('notes', 'Evaluator notes', noteForm,
           table('Evaluator notes, newest first', ['Time', 'Objective', 'Agency', 'Note'], 'note-body')),
@@ -261,6 +267,14 @@
     const sched = h('div', { class: 'row sched' }, skip,
       h('label', { for: 'postpone-min-' + id }, 'by'), mins, h('span', {}, 'min'), post);
     td.append(sched, h('div', { class: 'row cont' }, fire), out);
+  }
+
+  // bar draws a share as a bar (sized through the DOM: the content
+  // security policy allows no style attributes).
+  function bar(pct) {
+    const inner = h('div', { class: 'bar-inner' });
+    inner.style.width = pct + '%';
+    return h('div', { class: 'bar-outer', role: 'img', 'aria-label': pct + '% of the audience' }, inner);
   }
 
   function renderFacilitator(v) {
@@ -313,8 +327,7 @@
       }
       fill(c[5], JSON.stringify([it.known, n, it.reached_seconds, it.deadline_missed, it.at_seconds, it.status]),
         h('span', {}, it.known + ' of ' + n + ' know'),
-        h('div', { class: 'bar-outer', role: 'img', 'aria-label': pct + '% of the audience' },
-          h('div', { class: 'bar-inner', style: 'width:' + pct + '%' })),
+        bar(pct),
         it.reached_seconds !== null ? h('div', { class: 'small' }, 'all by ' + cal(it.reached_seconds)) : null,
         dl ? h('div', { class: 'small' }, dl) : null);
       const open = it.status === 'scheduled' || it.status === 'postponed';
@@ -330,7 +343,7 @@
     else {
       const known = new Map();
       for (const it of fired) for (const k of it.knowers) known.set(it.id + ' ' + k.agency, k.seconds);
-      fill(kt, key, h('caption', { class: 'visually-hidden' }, 'Time each agency learned each inject'),
+      fill(kt, key, h('caption', { class: 'small muted' }, 'When each agency learned each inject; * not in its audience; "not yet": an audience member that does not know it.'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Agency'), ...fired.map((it) => h('th', { scope: 'col' }, it.id)))),
         h('tbody', {}, ...v.agencies.map((a) => h('tr', {}, h('th', { scope: 'row' }, a.id),
           ...fired.map((it) => {
@@ -456,7 +469,9 @@
     const chan = h('select', { id: pre + '-channel' }, h('option', { value: '' }, 'the router\u2019s choice'),
       ...v.channels.map((c) => h('option', { value: c.id, selected: first && first.channel === c.id }, c.id + (c.up ? '' : ' (cut)'))));
     const typ = h('input', { id: pre + '-type', list: 'types-list', value: first ? first.type : d.type, size: '18' });
-    const toSet = h('fieldset', { class: 'to' }, h('legend', {}, 'Share with'), h('div', { class: 'checks' }, ...checks));
+    const consent = d.originator_control && d.originator && d.originator !== v.agency.id;
+    const toSet = h('fieldset', { class: 'to' }, h('legend', {}, 'Share with'), h('div', { class: 'checks' }, ...checks),
+      consent ? h('p', { class: 'small' }, 'Third-party rule: your agency first asks ' + d.originator + ' for consent for each recipient; those it refuses are not sent.') : null);
     const custom = h('button', { type: 'submit', 'data-act': 'custom' }, 'Decide');
     const rulesBtn = h('button', { type: 'button', class: 'primary', 'data-act': 'rules',
       onclick: () => run(out, rulesBtn, 'POST', '/api/decisions/' + id, { action: 'rules' }) },
@@ -491,7 +506,7 @@
     return h('article', { class: 'card', 'data-decision': String(id), 'aria-labelledby': pre + '-h' },
       h('h3', { id: pre + '-h', tabindex: '-1' }, 'Decision ' + id + ': ' + what.join(' ')),
       h('p', { class: 'small' }, (d.message ? 'Message ' + d.message + ' · ' : 'Inject · ') + (d.item ? 'item ' + d.item + ' ' : ''), tlp(d.tlp),
-        d.orig_control || d.originator_control ? h('span', {}, ' · originator control (' + d.originator + ' must consent to third parties)') : null),
+        d.originator_control ? h('span', {}, ' · originator control (' + d.originator + ' must consent to third parties)') : null),
       d.summary ? h('p', { class: 'summary' }, d.summary) : null,
       h('p', {}, 'Your agency\u2019s rules would:'),
       d.proposal.length ? h('ul', {}, ...d.proposal.map((p) => h('li', {}, describe(p)))) : h('p', { class: 'empty' }, 'do nothing with it.'),
@@ -529,7 +544,8 @@
       const c = tr.children;
       text(c[0], when(e.seconds));
       fill(c[1], e.from + e.kind, e.kind === 'inject' ? h('span', {}, 'Inject' + (e.from ? ': ' + e.from : '')) :
-        h('span', { title: e.from_name || '' }, e.from));
+        h('span', { title: e.from_name || '' }, e.from), e.message ? h('br') : null,
+        e.message ? h('span', { class: 'small muted' }, e.message) : null);
       text(c[2], e.channel || '');
       text(c[3], e.type || '');
       fill(c[4], e.tlp || '', tlp(e.tlp));
@@ -571,6 +587,7 @@
       built = true;
     }
     setClock(v.clock);
+    padScroll();
     if (v.role === 'player') renderPlayer(v);
     else renderFacilitator(v);
   }
