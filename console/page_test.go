@@ -48,9 +48,9 @@ func browser(t *testing.T) context.Context {
 
 // page is one tab of the browser, whose script errors fail the test.
 type page struct {
-	t   *testing.T
-	ctx context.Context
-	mu  sync.Mutex
+	t    *testing.T
+	ctx  context.Context
+	mu   sync.Mutex
 	errs []string
 }
 

@@ -181,7 +181,9 @@ func (x *consoleExtension) Stop(runErr error) {
 	}
 }
 
-func (x *consoleExtension) Finish(context.Context, *events.Summary, error, io.Writer) error { return nil }
+func (x *consoleExtension) Finish(context.Context, *events.Summary, error, io.Writer) error {
+	return nil
+}
 
 // Close stops serving: the pages' streams have ended with the run; a
 // request still going gets a moment to finish.
