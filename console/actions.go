@@ -9,18 +9,7 @@ import (
 
 	"liaison"
 	"liaison/broker"
-)
-
-// The live action kinds the console submits besides pause and resume.
-const (
-	kindSkip     = "skip_inject"
-	kindPostpone = "postpone_inject"
-	kindFire     = "fire_inject"
-	kindCut      = "cut_channel"
-	kindRestore  = "restore_channel"
-	kindStaff    = "set_staff"
-	kindNote     = "note"
-	kindDecision = "decision"
+	"liaison/events"
 )
 
 // Bounds on what an action may say.
@@ -33,9 +22,10 @@ const (
 // check refuses an action that the console can tell is wrong, with a
 // sentence that says why, and describes one it lets through. The run
 // checks again: it has the last word. Callers hold mu.
-func (c *Console) check(s Seat, kind string, d *actionDef) (string, *apiError) {
+func (c *Console) check(s Seat, kind string, d *events.ActionDef) (string, *apiError) {
 	st := c.st
-	if kind == kindDecision {
+	id, ch, agid := string(d.ID), string(d.Channel), string(d.Agency)
+	if kind == broker.ActionDecision {
 		if s.Role != "player" {
 			return "", errorf(http.StatusForbidden, "only a player decides for an agency; the facilitator's link cannot")
 		}
@@ -56,68 +46,68 @@ func (c *Console) check(s Seat, kind string, d *actionDef) (string, *apiError) {
 			return "", errorf(http.StatusConflict, "the run is not paused")
 		}
 		return "resumed", nil
-	case kindSkip, kindPostpone, kindFire:
-		it := st.itemIx[d.ID]
+	case broker.ActionSkip, broker.ActionPostpone, broker.ActionFire:
+		it := st.itemIx[id]
 		if it == nil {
-			return "", errorf(http.StatusNotFound, "no inject %q in this run", d.ID)
+			return "", errorf(http.StatusNotFound, "no inject %q in this run", id)
 		}
 		switch it.status {
 		case "fired":
-			return "", errorf(http.StatusConflict, "inject %s already fired at %s", d.ID, clockText(it.at))
+			return "", errorf(http.StatusConflict, "inject %s already fired at %s", id, clockText(it.at))
 		case "skipped":
-			return "", errorf(http.StatusConflict, "inject %s was skipped at %s", d.ID, clockText(it.statusAt))
+			return "", errorf(http.StatusConflict, "inject %s was skipped at %s", id, clockText(it.statusAt))
 		}
 		switch kind {
-		case kindSkip:
+		case broker.ActionSkip:
 			if it.contingency {
-				return "", errorf(http.StatusConflict, "inject %s is a contingency inject: it fires only when fired, so there is nothing to skip", d.ID)
+				return "", errorf(http.StatusConflict, "inject %s is a contingency inject: it fires only when fired, so there is nothing to skip", id)
 			}
-			return "skipped " + d.ID, nil
-		case kindFire:
+			return "skipped " + id, nil
+		case broker.ActionFire:
 			if !it.contingency {
-				return "", errorf(http.StatusConflict, "inject %s is scheduled for %s; only contingency injects (when: manual) are fired by hand — postpone or skip a scheduled one", d.ID, clockText(it.at))
+				return "", errorf(http.StatusConflict, "inject %s is scheduled for %s; only contingency injects (when: manual) are fired by hand — postpone or skip a scheduled one", id, clockText(it.at))
 			}
-			return "fired " + d.ID, nil
+			return "fired " + id, nil
 		}
 		if it.contingency {
-			return "", errorf(http.StatusConflict, "inject %s is a contingency inject: fire it when it is wanted", d.ID)
+			return "", errorf(http.StatusConflict, "inject %s is a contingency inject: fire it when it is wanted", id)
 		}
 		if d.AtSeconds == nil {
 			return "", errorf(http.StatusBadRequest, "postpone needs at_seconds (the new simulated time) or by_seconds (how much later)")
 		}
 		at := seconds(*d.AtSeconds)
 		if at <= now {
-			return "", errorf(http.StatusConflict, "inject %s cannot be postponed to %s: the run is already at %s", d.ID, clockText(at), clockText(now))
+			return "", errorf(http.StatusConflict, "inject %s cannot be postponed to %s: the run is already at %s", id, clockText(at), clockText(now))
 		}
 		if st.end != liaison.Never && at >= st.end {
-			return "", errorf(http.StatusConflict, "inject %s cannot be postponed to %s: the run ends at %s", d.ID, clockText(at), clockText(st.end))
+			return "", errorf(http.StatusConflict, "inject %s cannot be postponed to %s: the run ends at %s", id, clockText(at), clockText(st.end))
 		}
-		return "postponed " + d.ID + " to " + clockText(at), nil
-	case kindCut, kindRestore:
-		ch := st.chIx[d.Channel]
-		if ch == nil {
-			return "", errorf(http.StatusNotFound, "no channel %q in this run", d.Channel)
+		return "postponed " + id + " to " + clockText(at), nil
+	case broker.ActionCut, broker.ActionRestore:
+		c := st.chIx[ch]
+		if c == nil {
+			return "", errorf(http.StatusNotFound, "no channel %q in this run", ch)
 		}
-		if kind == kindCut && !ch.up {
-			return "", errorf(http.StatusConflict, "channel %s is already cut, since %s", d.Channel, clockText(ch.changed))
+		if kind == broker.ActionCut && !c.up {
+			return "", errorf(http.StatusConflict, "channel %s is already cut, since %s", ch, clockText(c.changed))
 		}
-		if kind == kindRestore && ch.up {
-			return "", errorf(http.StatusConflict, "channel %s is not cut", d.Channel)
+		if kind == broker.ActionRestore && c.up {
+			return "", errorf(http.StatusConflict, "channel %s is not cut", ch)
 		}
-		if kind == kindCut {
-			return "cut " + d.Channel, nil
+		if kind == broker.ActionCut {
+			return "cut " + ch, nil
 		}
-		return "restored " + d.Channel, nil
-	case kindStaff:
-		ag := st.agIx[d.Agency]
+		return "restored " + ch, nil
+	case broker.ActionStaff:
+		ag := st.agIx[agid]
 		if ag == nil {
-			return "", errorf(http.StatusNotFound, "no agency %q in this run", d.Agency)
+			return "", errorf(http.StatusNotFound, "no agency %q in this run", agid)
 		}
 		if d.Staff == nil || *d.Staff < 1 || *d.Staff > maxStaff {
 			return "", errorf(http.StatusBadRequest, "staff must be a whole number from 1 to %d", maxStaff)
 		}
-		return "staff of " + d.Agency + " set to " + itoa(*d.Staff), nil
-	case kindNote:
+		return "staff of " + agid + " set to " + itoa(*d.Staff), nil
+	case broker.ActionNote:
 		d.Text = strings.TrimSpace(d.Text)
 		if d.Text == "" {
 			return "", errorf(http.StatusBadRequest, "a note needs some text")
@@ -128,8 +118,8 @@ func (c *Console) check(s Seat, kind string, d *actionDef) (string, *apiError) {
 		if utf8.RuneCountInString(d.Objective) > maxObjective {
 			return "", errorf(http.StatusBadRequest, "an objective holds at most %d characters", maxObjective)
 		}
-		if d.Agency != "" && st.agIx[d.Agency] == nil {
-			return "", errorf(http.StatusNotFound, "no agency %q in this run", d.Agency)
+		if agid != "" && st.agIx[agid] == nil {
+			return "", errorf(http.StatusNotFound, "no agency %q in this run", agid)
 		}
 		return "note added", nil
 	}
@@ -137,11 +127,11 @@ func (c *Console) check(s Seat, kind string, d *actionDef) (string, *apiError) {
 }
 
 // checkDecision checks a player's decision for its own agency.
-func (c *Console) checkDecision(agency string, d *actionDef) (string, *apiError) {
+func (c *Console) checkDecision(agency string, d *events.ActionDef) (string, *apiError) {
 	st := c.st
 	ag := st.agIx[agency]
 	seat := ag.player
-	d.Agency = agency
+	d.Agency = liaison.AgencyID(agency)
 	if d.Decision == nil {
 		return "", errorf(http.StatusBadRequest, "which decision? (decision)")
 	}
@@ -169,7 +159,8 @@ func (c *Console) checkDecision(agency string, d *actionDef) (string, *apiError)
 			return "", errorf(http.StatusBadRequest, "share with whom? name at least one agency in to")
 		}
 		seen := map[string]bool{}
-		for _, to := range d.To {
+		for _, t := range d.To {
+			to := string(t)
 			switch {
 			case st.agIx[to] == nil:
 				return "", errorf(http.StatusNotFound, "no agency %q in this run", to)
@@ -189,13 +180,13 @@ func (c *Console) checkDecision(agency string, d *actionDef) (string, *apiError)
 			return "", errorf(http.StatusBadRequest, "%s takes no channel or type", d.Action)
 		}
 	}
-	if d.Channel != "" && !slices.Contains(ag.members, d.Channel) {
-		if st.chIx[d.Channel] == nil {
+	if ch := string(d.Channel); ch != "" && !slices.Contains(ag.members, ch) {
+		if st.chIx[ch] == nil {
 			return "", errorf(http.StatusNotFound, "no channel %q in this run", d.Channel)
 		}
 		return "", errorf(http.StatusBadRequest, "%s is not on channel %s", agency, d.Channel)
 	}
-	if len(d.Type) > maxTypeLength || strings.ContainsFunc(d.Type, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+	if len(d.Type) > maxTypeLength || strings.ContainsFunc(string(d.Type), func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", errorf(http.StatusBadRequest, "type %q: expected a message type name, at most %d characters without spaces", d.Type, maxTypeLength)
 	}
 	what := "decision " + itoa(int(p.ID)) + ": "
@@ -203,7 +194,7 @@ func (c *Console) checkDecision(agency string, d *actionDef) (string, *apiError)
 	case "rules":
 		what += "the rules act"
 	case "share":
-		what += "share with " + strings.Join(d.To, ", ")
+		what += "share with " + strings.Join(agencyIDs(d.To), ", ")
 	case "reply":
 		what += "reply"
 		if p.From != "" {

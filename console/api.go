@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"liaison"
 	"liaison/broker"
+	"liaison/events"
 )
 
 //go:embed assets
@@ -83,11 +85,11 @@ var routes = []route{
 	{"GET", []string{"events"}, "", (*Console).stream},
 	{"POST", []string{"pause"}, "facilitator", clockRoute(broker.ActionPause)},
 	{"POST", []string{"resume"}, "facilitator", clockRoute(broker.ActionResume)},
-	{"POST", []string{"injects", "*", "skip"}, "facilitator", injectRoute(kindSkip)},
-	{"POST", []string{"injects", "*", "postpone"}, "facilitator", injectRoute(kindPostpone)},
-	{"POST", []string{"injects", "*", "fire"}, "facilitator", injectRoute(kindFire)},
-	{"POST", []string{"channels", "*", "cut"}, "facilitator", channelRoute(kindCut)},
-	{"POST", []string{"channels", "*", "restore"}, "facilitator", channelRoute(kindRestore)},
+	{"POST", []string{"injects", "*", "skip"}, "facilitator", injectRoute(broker.ActionSkip)},
+	{"POST", []string{"injects", "*", "postpone"}, "facilitator", injectRoute(broker.ActionPostpone)},
+	{"POST", []string{"injects", "*", "fire"}, "facilitator", injectRoute(broker.ActionFire)},
+	{"POST", []string{"channels", "*", "cut"}, "facilitator", channelRoute(broker.ActionCut)},
+	{"POST", []string{"channels", "*", "restore"}, "facilitator", channelRoute(broker.ActionRestore)},
 	{"POST", []string{"agencies", "*", "staff"}, "facilitator", (*Console).staff},
 	{"POST", []string{"notes"}, "facilitator", (*Console).note},
 	{"POST", []string{"decisions", "*"}, "player", (*Console).decision},
@@ -350,7 +352,7 @@ func jsonKind(k string) string {
 	return k
 }
 
-func (c *Console) act(w http.ResponseWriter, r *http.Request, s Seat, kind string, d actionDef) {
+func (c *Console) act(w http.ResponseWriter, r *http.Request, s Seat, kind string, d events.ActionDef) {
 	res, aerr := c.submit(r.Context(), s, kind, d)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -366,14 +368,14 @@ func clockRoute(kind string) func(*Console, http.ResponseWriter, *http.Request, 
 			writeError(w, aerr)
 			return
 		}
-		c.act(w, r, s, kind, actionDef{})
+		c.act(w, r, s, kind, events.ActionDef{})
 	}
 }
 
 func injectRoute(kind string) func(*Console, http.ResponseWriter, *http.Request, Seat, []string) {
 	return func(c *Console, w http.ResponseWriter, r *http.Request, s Seat, args []string) {
-		d := actionDef{ID: args[0]}
-		if kind != kindPostpone {
+		d := events.ActionDef{ID: liaison.ItemID(args[0])}
+		if kind != broker.ActionPostpone {
 			var body struct{}
 			if aerr := decode(r, &body); aerr != nil {
 				writeError(w, aerr)
@@ -406,7 +408,7 @@ func injectRoute(kind string) func(*Console, http.ResponseWriter, *http.Request,
 				return
 			}
 			c.mu.Lock()
-			it := c.st.itemIx[d.ID]
+			it := c.st.itemIx[string(d.ID)]
 			if it == nil {
 				c.mu.Unlock()
 				writeError(w, errorf(http.StatusNotFound, "no inject %q in this run", d.ID))
@@ -432,7 +434,7 @@ func channelRoute(kind string) func(*Console, http.ResponseWriter, *http.Request
 			writeError(w, aerr)
 			return
 		}
-		c.act(w, r, s, kind, actionDef{Channel: args[0]})
+		c.act(w, r, s, kind, events.ActionDef{Channel: liaison.ChannelID(args[0])})
 	}
 }
 
@@ -448,7 +450,7 @@ func (c *Console) staff(w http.ResponseWriter, r *http.Request, s Seat, args []s
 		writeError(w, errorf(http.StatusBadRequest, "staff is missing: how many people handle messages at once"))
 		return
 	}
-	c.act(w, r, s, kindStaff, actionDef{Agency: args[0], Staff: body.Staff})
+	c.act(w, r, s, broker.ActionStaff, events.ActionDef{Agency: liaison.AgencyID(args[0]), Staff: body.Staff})
 }
 
 func (c *Console) note(w http.ResponseWriter, r *http.Request, s Seat, _ []string) {
@@ -461,15 +463,15 @@ func (c *Console) note(w http.ResponseWriter, r *http.Request, s Seat, _ []strin
 		writeError(w, aerr)
 		return
 	}
-	c.act(w, r, s, kindNote, actionDef{Text: body.Text, Objective: body.Objective, Agency: body.Agency})
+	c.act(w, r, s, broker.ActionNote, events.ActionDef{Text: body.Text, Objective: body.Objective, Agency: liaison.AgencyID(body.Agency)})
 }
 
 func (c *Console) decision(w http.ResponseWriter, r *http.Request, s Seat, args []string) {
 	var body struct {
-		Action  string   `json:"action"`
-		To      []string `json:"to"`
-		Channel string   `json:"channel"`
-		Type    string   `json:"type"`
+		Action  string              `json:"action"`
+		To      []liaison.AgencyID  `json:"to"`
+		Channel liaison.ChannelID   `json:"channel"`
+		Type    liaison.MessageType `json:"type"`
 	}
 	if aerr := decode(r, &body); aerr != nil {
 		writeError(w, aerr)
@@ -480,6 +482,6 @@ func (c *Console) decision(w http.ResponseWriter, r *http.Request, s Seat, args 
 		writeError(w, errorf(http.StatusNotFound, "no decision %q: decisions are numbered 1, 2, …", args[0]))
 		return
 	}
-	c.act(w, r, s, kindDecision, actionDef{Decision: &id, Action: body.Action, To: body.To,
+	c.act(w, r, s, broker.ActionDecision, events.ActionDef{Decision: &id, Action: body.Action, To: body.To,
 		Channel: body.Channel, Type: body.Type})
 }

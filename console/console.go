@@ -417,7 +417,7 @@ var (
 
 // submit checks an action against what the console knows, hands it to
 // the run, and on acceptance shows its effect until the log confirms it.
-func (c *Console) submit(ctx context.Context, s Seat, kind string, d actionDef) (*Result, *apiError) {
+func (c *Console) submit(ctx context.Context, s Seat, kind string, d events.ActionDef) (*Result, *apiError) {
 	c.actMu.Lock()
 	defer c.actMu.Unlock()
 	c.mu.Lock()
@@ -459,10 +459,10 @@ func (c *Console) submit(ctx context.Context, s Seat, kind string, d actionDef) 
 	switch kind {
 	case broker.ActionPause, broker.ActionResume:
 		c.clockAction(kind, r.At)
-		c.st.action(kind, r.At, actionDef{}, nil, true)
+		c.st.action(kind, r.At, events.ActionDef{}, nil, true)
 	default:
 		c.st.action(kind, r.At, d, a.Def, true)
-		if kind == kindDecision {
+		if kind == broker.ActionDecision {
 			if p := c.st.agIx[s.Agency].player.pending[*d.Decision]; p != nil {
 				p.Submitted = ptr(r.At)
 			}

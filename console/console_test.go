@@ -114,8 +114,8 @@ func sec(s float64) liaison.Time { return seconds(s) }
 // story is a run's events up to 1h30m: I-1 fires and reaches se.sirene,
 // which passes it to dk.pet (a player, whose decision is due); I-2
 // reaches no.pst and se.sapo (the other player), whose decision is due.
-func story() []obs {
-	return []obs{
+func story() []spec {
+	return []spec{
 		{t: sec(1800), kind: "inject", agency: "se.sirene", item: "I-1", typ: "sis-hit"},
 		{t: sec(1800), kind: "handle_start", agency: "se.sirene", item: "I-1", typ: "sis-hit"},
 		{t: sec(1800), kind: "know", agency: "se.sirene", item: "I-1", typ: "sis-hit"},
@@ -126,7 +126,7 @@ func story() []obs {
 		{t: sec(2600), kind: "know", agency: "dk.pet", item: "I-1", typ: "sirene-G", peer: "se.sirene", msg: "se.sirene#1"},
 		{t: sec(3000), kind: "handle_end", agency: "dk.pet", msg: "se.sirene#1", item: "I-1", typ: "sirene-G"},
 		{t: sec(3000), kind: "decision_due", agency: "dk.pet", item: "I-1", typ: "sirene-G", msg: "se.sirene#1",
-			raw: []byte(`"decision":{"id":1,"message":"se.sirene#1","item":"I-1","type":"sirene-G","from":"se.sirene","proposal":[{"action":"share","to":["se.sapo"],"type":"threat-warning"}]}`)},
+			raw: `"decision":{"id":1,"message":"se.sirene#1","item":"I-1","type":"sirene-G","from":"se.sirene","proposal":[{"action":"share","to":["se.sapo"],"type":"threat-warning"}]}`},
 		{t: sec(3000), kind: "reached", item: "I-1", value: sec(1200), count: 2},
 		{t: sec(3600), kind: "inject", agency: "no.pst", item: "I-2", typ: "warning"},
 		{t: sec(3600), kind: "know", agency: "no.pst", item: "I-2", typ: "warning"},
@@ -135,14 +135,72 @@ func story() []obs {
 		{t: sec(4000), kind: "handle_start", agency: "se.sapo", msg: "no.pst#7", item: "I-2", typ: "warning", count: 0},
 		{t: sec(4000), kind: "know", agency: "se.sapo", item: "I-2", typ: "warning", msg: "no.pst#7"},
 		{t: sec(4500), kind: "decision_due", agency: "se.sapo", item: "I-2", typ: "warning", msg: "no.pst#7",
-			raw: []byte(`"decision":{"id":1,"message":"no.pst#7","item":"I-2","type":"warning","from":"no.pst","proposal":[{"action":"share","to":["se.sirene"],"type":"warning"}]}`)},
+			raw: `"decision":{"id":1,"message":"no.pst#7","item":"I-2","type":"warning","from":"no.pst","proposal":[{"action":"share","to":["se.sirene"],"type":"warning"}]}`},
 		{t: sec(4600), kind: "deliver", agency: "se.sirene", msg: "no.pst#8", channel: "", typ: "routine", peer: "no.pst", count: 3},
 	}
 }
 
-func feed(c *Console, evs []obs) {
-	for _, o := range evs {
-		c.observe(o)
+// spec is an event of a test run, written with names.
+type spec struct {
+	t                                           liaison.Time
+	kind, agency, item, typ, channel, msg, peer string
+	value                                       liaison.Time
+	count                                       int32
+	raw                                         string // the event's extra member
+}
+
+// testNames is the names table of the test run.
+var testNames = func() *events.Names {
+	n := &events.Names{Types: []liaison.MessageType{"sis-hit", "sirene-G", "warning", "routine", "update", "threat-warning"},
+		Reasons: events.Reasons}
+	for _, a := range testInfo().Agencies {
+		n.Agencies = append(n.Agencies, liaison.AgencyID(a.ID))
+	}
+	for _, c := range testInfo().Channels {
+		n.Channels = append(n.Channels, liaison.ChannelID(c.ID))
+	}
+	for _, it := range testInfo().Items {
+		n.Items = append(n.Items, liaison.ItemID(it.ID))
+	}
+	return n
+}()
+
+func index[T ~string](names []T, s string) int32 {
+	if s == "" {
+		return -1
+	}
+	for i, x := range names {
+		if string(x) == s {
+			return int32(i)
+		}
+	}
+	panic("no name " + s)
+}
+
+// event makes the events.Event of a spec, as the engine would.
+func event(sp spec) *events.Event {
+	e := &events.Event{T: sp.t, Agency: index(testNames.Agencies, sp.agency), MsgFrom: -1,
+		Channel: index(testNames.Channels, sp.channel), Type: index(testNames.Types, sp.typ),
+		Item: index(testNames.Items, sp.item), Peer: index(testNames.Agencies, sp.peer), Reason: -1,
+		CauseFrom: -1, Value: sp.value, Count: sp.count, Raw: []byte(sp.raw)}
+	for k := events.Kind(1); k < 100; k++ {
+		if k.String() == sp.kind {
+			e.Kind = k
+		}
+	}
+	if e.Kind == 0 {
+		panic("no kind " + sp.kind)
+	}
+	if from, seq, ok := strings.Cut(sp.msg, "#"); ok {
+		e.MsgFrom = index(testNames.Agencies, from)
+		fmt.Sscan(seq, &e.MsgSeq)
+	}
+	return e
+}
+
+func feed(c *Console, evs []spec) {
+	for _, sp := range evs {
+		c.Observe(event(sp), testNames)
 	}
 }
 
@@ -334,16 +392,16 @@ func TestViews(t *testing.T) {
 	}
 	views("pending")
 	// The log confirms them; the decided event follows the decision.
-	feed(c, []obs{
-		{t: sec(4800), kind: "skip_inject", raw: []byte(`"action":{"id":"I-3"}`)},
-		{t: sec(4800), kind: "cut_channel", raw: []byte(`"action":{"channel":"ctg"}`)},
-		{t: sec(4800), kind: "note", raw: []byte(`"action":{"text":"PET waited for Säpo.","objective":"Hit follow-up"}`)},
-		{t: sec(4800), kind: "decision", raw: []byte(`"action":{"agency":"dk.pet","decision":1,"action":"share","to":["se.sapo"]}`)},
+	feed(c, []spec{
+		{t: sec(4800), kind: "skip_inject", raw: `"action":{"id":"I-3"}`},
+		{t: sec(4800), kind: "cut_channel", raw: `"action":{"channel":"ctg"}`},
+		{t: sec(4800), kind: "note", raw: `"action":{"text":"PET waited for Säpo.","objective":"Hit follow-up"}`},
+		{t: sec(4800), kind: "decision", raw: `"action":{"agency":"dk.pet","decision":1,"action":"share","to":["se.sapo"]}`},
 		{t: sec(4800), kind: "decided", agency: "dk.pet", item: "I-1", msg: "se.sirene#1",
-			raw: []byte(`"decided":{"id":1,"by":"player","action":"share","to":["se.sapo"]}`)},
-		{t: sec(5100), kind: "set_staff", raw: []byte(`"action":{"agency":"no.pst","staff":4}`)},
+			raw: `"decided":{"id":1,"by":"player","action":"share","to":["se.sapo"]}`},
+		{t: sec(5100), kind: "set_staff", raw: `"action":{"agency":"no.pst","staff":4}`},
 		{t: sec(5400), kind: "decided", agency: "se.sapo", item: "I-2", msg: "no.pst#7",
-			raw: []byte(`"decided":{"id":1,"by":"rules","action":"rules"}`)},
+			raw: `"decided":{"id":1,"by":"rules","action":"rules"}`},
 	})
 	views("logged")
 }
@@ -383,7 +441,7 @@ func TestPlayerIsolation(t *testing.T) {
 		}
 	}()
 	for _, o := range story() {
-		c.observe(o)
+		c.Observe(event(o), testNames)
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(2 * streamEvery)
@@ -434,14 +492,14 @@ func TestStreamRefusesWithoutToken(t *testing.T) {
 func TestBounds(t *testing.T) {
 	c, _, tok := newTest(t)
 	for i := range 2000 {
-		c.observe(obs{t: sec(float64(i)), kind: "deliver", agency: "dk.pet", msg: fmt.Sprintf("se.sapo#%d", i),
-			channel: "ctg", typ: "routine", peer: "se.sapo", count: 1})
-		c.observe(obs{t: sec(float64(i)), kind: "handle_start", agency: "dk.pet", msg: fmt.Sprintf("se.sapo#%d", i)})
-		c.observe(obs{t: sec(float64(i)), kind: "decision_due", agency: "dk.pet",
-			raw: fmt.Appendf(nil, `"decision":{"id":%d,"type":"routine","proposal":[]}`, i+1)})
-		c.observe(obs{t: sec(float64(i)), kind: "decided", agency: "dk.pet",
-			raw: fmt.Appendf(nil, `"decided":{"id":%d,"by":"rules","action":"rules"}`, i+1)})
-		c.observe(obs{t: sec(float64(i)), kind: "note", raw: []byte(`"action":{"text":"n"}`)})
+		feed(c, []spec{{t: sec(float64(i)), kind: "deliver", agency: "dk.pet", msg: fmt.Sprintf("se.sapo#%d", i),
+			channel: "ctg", typ: "routine", peer: "se.sapo", count: 1}})
+		feed(c, []spec{{t: sec(float64(i)), kind: "handle_start", agency: "dk.pet", msg: fmt.Sprintf("se.sapo#%d", i)}})
+		feed(c, []spec{{t: sec(float64(i)), kind: "decision_due", agency: "dk.pet",
+			raw: fmt.Sprintf(`"decision":{"id":%d,"type":"routine","proposal":[]}`, i+1)}})
+		feed(c, []spec{{t: sec(float64(i)), kind: "decided", agency: "dk.pet",
+			raw: fmt.Sprintf(`"decided":{"id":%d,"by":"rules","action":"rules"}`, i+1)}})
+		feed(c, []spec{{t: sec(float64(i)), kind: "note", raw: `"action":{"text":"n"}`}})
 	}
 	var v PlayerView
 	_, body := call(t, c, "GET", "/api/state", tok["player:dk.pet"], "")

@@ -13,6 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"liaison/broker"
+
 	"net/http/httptest"
 )
 
@@ -178,14 +180,14 @@ func TestPagesInBrowser(t *testing.T) {
 	if got := fac.text(`tr[data-inject="I-3"] .result`); !strings.Contains(got, "skipped I-3") {
 		t.Errorf("skip result: %q", got)
 	}
-	if a, _ := r.last(); a.Kind != kindSkip || string(a.Def) != `{"id":"I-3"}` {
+	if a, _ := r.last(); a.Kind != broker.ActionSkip || string(a.Def) != `{"id":"I-3"}` {
 		t.Errorf("the run got %s %s; want skip_inject {\"id\":\"I-3\"}", a.Kind, a.Def)
 	}
 	fac.until("the MSEL shows it skipped", `document.querySelector('tr[data-inject="I-3"] .status').textContent === 'Skipped'`)
 	fac.do("cut ctg", chromedp.Focus(`tr[data-channel="ctg"] button.toggle`), chromedp.KeyEvent(kb.Enter))
 	fac.until("the cut is accepted", `document.querySelector('tr[data-channel="ctg"] .result').textContent.startsWith('Accepted')`)
 	fac.until("the channel shows cut", `document.querySelector('tr[data-channel="ctg"] button.toggle').textContent === 'Restore'`)
-	if a, _ := r.last(); a.Kind != kindCut || string(a.Def) != `{"channel":"ctg"}` {
+	if a, _ := r.last(); a.Kind != broker.ActionCut || string(a.Def) != `{"channel":"ctg"}` {
 		t.Errorf("the run got %s %s; want cut_channel", a.Kind, a.Def)
 	}
 	// A refusal is shown with its reason.
@@ -214,13 +216,13 @@ func TestPagesInBrowser(t *testing.T) {
 		chromedp.Focus(`article[data-decision="1"] input[value="no.pst"]`), chromedp.KeyEvent(" "),
 		chromedp.Focus(`article[data-decision="1"] button[data-act="custom"]`), chromedp.KeyEvent(kb.Enter))
 	pet.until("the decision is accepted", `document.querySelector('article[data-decision="1"] .result').textContent.startsWith('Accepted')`)
-	if a, _ := r.last(); a.Kind != kindDecision ||
+	if a, _ := r.last(); a.Kind != broker.ActionDecision ||
 		string(a.Def) != `{"agency":"dk.pet","decision":1,"action":"share","to":["no.pst"],"type":"threat-warning"}` {
 		t.Errorf("the run got %s %s", a.Kind, a.Def)
 	}
 	// The log records it: the card leaves, the decision is listed.
-	c.observe(obs{t: sec(7200), kind: "decided", agency: "dk.pet",
-		raw: []byte(`"decided":{"id":1,"by":"player","action":"share","to":["no.pst"]}`)})
+	feed(c, []spec{{t: sec(7200), kind: "decided", agency: "dk.pet",
+		raw: `"decided":{"id":1,"by":"player","action":"share","to":["no.pst"]}`}})
 	pet.until("the decision is made", `!document.querySelector('article[data-decision="1"]') && document.querySelector('#decided-body').textContent.includes('no.pst')`)
 	pet.shot("player-dk.pet.png")
 	for _, f := range []string{"I-2", "Secret-B", "no.pst#7", "no.pst#8"} {

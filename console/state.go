@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"liaison"
+	"liaison/broker"
 	"liaison/events"
 )
 
@@ -26,12 +27,12 @@ const (
 	maxNoteText = 2000 // characters of an evaluator's note
 )
 
-// obs is one observed event with its names resolved: the console keeps
-// nothing of the *events.Event (observers must not), and tests can feed
-// it directly.
+// obs is one observed event with its names resolved and its extra
+// members read (through the events package, their one reader): the
+// console keeps nothing of the *events.Event, as observers must not.
 type obs struct {
 	t       liaison.Time
-	kind    string
+	kind    events.Kind
 	agency  string // "" for none
 	item    string
 	typ     string
@@ -40,13 +41,16 @@ type obs struct {
 	peer    string
 	value   liaison.Time
 	count   int32
-	raw     []byte // the event's extra members, copied
+	def     []byte // a live action's definition, or a live inject's
+	due     *events.DecisionDue
+	decided *events.Decided
 }
 
 // observed resolves an event against the names table, defensively: an
-// index out of range reads as none.
+// index out of range reads as none, and members that do not read are
+// left out.
 func observed(e *events.Event, n *events.Names) obs {
-	o := obs{t: e.T, kind: e.Kind.String(), value: e.Value, count: e.Count}
+	o := obs{t: e.T, kind: e.Kind, value: e.Value, count: e.Count}
 	o.agency = name(n.Agencies, e.Agency)
 	o.item = name(n.Items, e.Item)
 	o.typ = name(n.Types, e.Type)
@@ -55,8 +59,19 @@ func observed(e *events.Event, n *events.Names) obs {
 	if from := name(n.Agencies, e.MsgFrom); from != "" {
 		o.msg = events.MessageID(liaison.AgencyID(from), e.MsgSeq)
 	}
-	if len(e.Raw) > 0 {
-		o.raw = bytes.Clone(e.Raw)
+	switch {
+	case e.Kind == events.LiveInject:
+		o.def = bytes.Clone(events.InjectJSON(e))
+	case e.Kind.IsAction():
+		o.def = bytes.Clone(events.ActionOf(e))
+	case e.Kind == events.DecisionPending:
+		if d, ok := events.DecisionDueOf(e); ok {
+			o.due = &d
+		}
+	case e.Kind == events.DecisionMade:
+		if d, ok := events.DecidedOf(e); ok {
+			o.decided = &d
+		}
 	}
 	return o
 }
@@ -66,51 +81,6 @@ func name[T ~string](names []T, ix int32) string {
 		return ""
 	}
 	return string(names[ix])
-}
-
-// member returns the JSON of an extra member "key":… of an event, or nil.
-func member(raw []byte, key string) []byte {
-	v, ok := bytes.CutPrefix(raw, []byte(`"`+key+`":`))
-	if !ok {
-		return nil
-	}
-	return v
-}
-
-// actionDef is the definition of a live action, as the console submits it
-// and the log records it.
-type actionDef struct {
-	ID        string   `json:"id,omitempty"`
-	AtSeconds *float64 `json:"at_seconds,omitempty"`
-	Channel   string   `json:"channel,omitempty"`
-	Agency    string   `json:"agency,omitempty"`
-	Staff     *int     `json:"staff,omitempty"`
-	Decision  *uint64  `json:"decision,omitempty"`
-	Action    string   `json:"action,omitempty"`
-	To        []string `json:"to,omitempty"`
-	Type      string   `json:"type,omitempty"`
-	Text      string   `json:"text,omitempty"`
-	Objective string   `json:"objective,omitempty"`
-}
-
-// decisionDue is what a decision_due event says.
-type decisionDue struct {
-	ID       uint64     `json:"id"`
-	Message  string     `json:"message"`
-	Item     string     `json:"item"`
-	Type     string     `json:"type"`
-	From     string     `json:"from"`
-	Proposal []Proposal `json:"proposal"`
-}
-
-// decided is what a decided event says.
-type decided struct {
-	ID      uint64   `json:"id"`
-	By      string   `json:"by"`
-	Action  string   `json:"action"`
-	To      []string `json:"to"`
-	Channel string   `json:"channel"`
-	Type    string   `json:"type"`
 }
 
 type item struct {
@@ -276,7 +246,7 @@ func (s *state) apply(o obs) {
 		st = ag.player
 	}
 	switch o.kind {
-	case "inject":
+	case events.Inject:
 		it := s.itemIx[o.item]
 		if it != nil && it.status != "fired" {
 			it.at = o.t
@@ -288,9 +258,9 @@ func (s *state) apply(o obs) {
 				Originator: it.desc.Originator, OrigControl: it.desc.OriginatorControl}, "inject:"+o.item)
 			st.addType(o.typ)
 		}
-	case "live_inject":
+	case events.LiveInject:
 		var d events.InjectDef
-		if raw := member(o.raw, "inject"); raw == nil || json.Unmarshal(raw, &d) != nil {
+		if json.Unmarshal(o.def, &d) != nil {
 			break
 		}
 		desc := events.ItemDesc{ID: string(d.ID), AtSeconds: secs(o.t), To: string(d.To), From: d.From,
@@ -306,8 +276,8 @@ func (s *state) apply(o obs) {
 		if it := s.addItem(desc, true, false); it != nil {
 			s.setStatus(it, "fired", o.t, false)
 		}
-		s.logged(o, "live inject "+string(d.ID)+" to "+string(d.To))
-	case "deliver":
+		s.logged(o.t, broker.ActionInject, o.def, "live inject "+string(d.ID)+" to "+string(d.To))
+	case events.Deliver:
 		if ag != nil {
 			ag.queue = int(o.count)
 		}
@@ -321,13 +291,13 @@ func (s *state) apply(o obs) {
 			st.add(e, o.msg)
 			st.addType(o.typ)
 		}
-	case "hold":
+	case events.Hold:
 		if st != nil {
 			if e := st.entry(o); e != nil {
 				e.Status, e.HeldUntil = "held", ptr(o.value)
 			}
 		}
-	case "handle_start":
+	case events.HandleStart:
 		if ag != nil {
 			ag.queue = int(o.count)
 		}
@@ -336,13 +306,13 @@ func (s *state) apply(o obs) {
 				e.Status, e.HeldUntil = "handling", nil
 			}
 		}
-	case "handle_end":
+	case events.HandleEnd:
 		if st != nil {
 			if e := st.entry(o); e != nil {
 				e.Status = "handled"
 			}
 		}
-	case "know":
+	case events.Know:
 		it := s.itemIx[o.item]
 		if it == nil || ag == nil || it.knows[o.agency] {
 			break
@@ -357,40 +327,37 @@ func (s *state) apply(o obs) {
 		if st != nil {
 			st.known = append(st.known, PlayerKnown{Item: o.item, Seconds: secs(o.t)})
 		}
-	case "reached":
+	case events.Reached:
 		if it := s.itemIx[o.item]; it != nil {
 			it.reached, it.reachedSet = o.t, true
 		}
-	case "deadline_missed":
+	case events.DeadlineMissed:
 		if it := s.itemIx[o.item]; it != nil && o.agency == "" {
 			it.missed = true
 		}
-	case "drop":
+	case events.Drop:
 		if it := s.itemIx[o.item]; it != nil {
 			it.dropped++
 		}
-	case "pause", "resume":
-		s.logged(o, o.kind+"d")
-	case "decision_due":
-		var d decisionDue
-		if st == nil || json.Unmarshal(member(o.raw, "decision"), &d) != nil {
+	case events.Pause, events.Resume:
+		s.logged(o.t, o.kind.String(), nil, o.kind.String()+"d")
+	case events.DecisionPending:
+		if st != nil && o.due != nil {
+			s.due(st, o.t, o.due)
+		}
+	case events.DecisionMade:
+		if st != nil && o.decided != nil {
+			st.decide(o.t, o.decided)
+		}
+	default:
+		if !o.kind.IsAction() {
 			break
 		}
-		s.due(st, o.t, d)
-	case "decided":
-		var d decided
-		if st == nil || json.Unmarshal(member(o.raw, "decided"), &d) != nil {
+		var d events.ActionDef
+		if json.Unmarshal(o.def, &d) != nil {
 			break
 		}
-		st.decide(o.t, d)
-	case "skip_inject", "postpone_inject", "fire_inject", "cut_channel", "restore_channel",
-		"set_staff", "note", "decision":
-		var d actionDef
-		raw := member(o.raw, "action")
-		if raw == nil || json.Unmarshal(raw, &d) != nil {
-			break
-		}
-		s.action(o.kind, o.t, d, raw, false)
+		s.action(o.kind.String(), o.t, d, o.def, false)
 	}
 }
 
@@ -403,12 +370,13 @@ func (s *state) agencyName(id string) string {
 }
 
 // logged notes a live action seen in the log: it confirms the same
-// action accepted through the console, or is new (the CLI's, a replay's).
-func (s *state) logged(o obs, what string) {
-	def := compact(member(o.raw, "action"))
+// action accepted through the console, or is new (the CLI's, a replay's,
+// the run's own for a conditional inject).
+func (s *state) logged(at liaison.Time, kind string, def []byte, what string) {
+	def = compact(def)
 	for i := len(s.records) - 1; i >= 0; i-- {
 		r := s.records[i]
-		if r.pending && r.kind == o.kind && r.at == o.t && bytes.Equal(r.def, def) {
+		if r.pending && r.kind == kind && r.at == at && bytes.Equal(r.def, def) {
 			r.pending = false
 			if r.note != nil {
 				r.note.Pending = false
@@ -416,7 +384,7 @@ func (s *state) logged(o obs, what string) {
 			return
 		}
 	}
-	s.addRecord(&record{at: o.t, kind: o.kind, def: def, what: what})
+	s.addRecord(&record{at: at, kind: kind, def: def, what: what})
 }
 
 func compact(b []byte) []byte {
@@ -448,93 +416,103 @@ func (s *state) addRecord(r *record) {
 // through the console and not yet in the log (pending true). Each effect
 // is idempotent, so the log's record of an accepted action changes
 // nothing but its pending mark.
-func (s *state) action(kind string, at liaison.Time, d actionDef, raw []byte, pending bool) {
+func (s *state) action(kind string, at liaison.Time, d events.ActionDef, def []byte, pending bool) {
 	var what string
+	id := string(d.ID)
 	switch kind {
-	case "pause", "resume":
+	case broker.ActionPause, broker.ActionResume:
 		what = kind + "d"
-	case "skip_inject":
-		s.setStatus(s.itemIx[d.ID], "skipped", at, pending)
-		what = "skipped " + d.ID
-	case "postpone_inject":
+	case broker.ActionSkip:
+		s.setStatus(s.itemIx[id], "skipped", at, pending)
+		what = "skipped " + id
+	case broker.ActionPostpone:
 		if d.AtSeconds == nil {
 			break
 		}
-		if it := s.itemIx[d.ID]; it != nil {
+		if it := s.itemIx[id]; it != nil {
 			it.at = seconds(*d.AtSeconds)
 			s.setStatus(it, "postponed", at, pending)
 		}
-		what = "postponed " + d.ID + " to " + clockText(seconds(*d.AtSeconds))
-	case "fire_inject":
-		if it := s.itemIx[d.ID]; it != nil && it.status != "fired" {
+		what = "postponed " + id + " to " + clockText(seconds(*d.AtSeconds))
+	case broker.ActionFire:
+		if it := s.itemIx[id]; it != nil && it.status != "fired" {
 			it.at = at
 			s.setStatus(it, "fired", at, pending)
 		}
-		what = "fired " + d.ID
-	case "cut_channel", "restore_channel":
-		if ch := s.chIx[d.Channel]; ch != nil {
-			ch.up, ch.changed, ch.changedOK = kind == "restore_channel", at, true
+		what = "fired " + id
+		if d.Trigger {
+			what += " (its trigger held)"
 		}
-		if kind == "cut_channel" {
-			what = "cut " + d.Channel
+	case broker.ActionCut, broker.ActionRestore:
+		ch := string(d.Channel)
+		if c := s.chIx[ch]; c != nil {
+			c.up, c.changed, c.changedOK = kind == broker.ActionRestore, at, true
+		}
+		if kind == broker.ActionCut {
+			what = "cut " + ch
 		} else {
-			what = "restored " + d.Channel
+			what = "restored " + ch
 		}
-	case "set_staff":
-		if ag := s.agIx[d.Agency]; ag != nil && d.Staff != nil {
+	case broker.ActionStaff:
+		if ag := s.agIx[string(d.Agency)]; ag != nil && d.Staff != nil {
 			ag.staff = *d.Staff
-			what = "staff of " + d.Agency + " set to " + strconv.Itoa(*d.Staff)
+			what = "staff of " + string(d.Agency) + " set to " + strconv.Itoa(*d.Staff)
 		}
-	case "note":
+	case broker.ActionNote:
 		what = "note"
 		if d.Agency != "" {
-			what += " on " + d.Agency
+			what += " on " + string(d.Agency)
 		}
-	case "decision":
-		what = "decision " + d.Agency
+	case broker.ActionDecision:
+		what = "decision " + string(d.Agency)
 		if d.Decision != nil {
 			what += " #" + strconv.FormatUint(*d.Decision, 10)
 		}
 		what += ": " + d.Action
 		if len(d.To) > 0 {
-			what += " to " + strings.Join(d.To, ", ")
+			what += " to " + strings.Join(agencyIDs(d.To), ", ")
 		}
-		if !pending {
-			if ag := s.agIx[d.Agency]; ag != nil && ag.player != nil && d.Decision != nil {
-				// The decision took effect; the decided event follows.
-				if p := ag.player.pending[*d.Decision]; p != nil && p.Submitted == nil {
-					p.Submitted = ptr(at)
-				}
+		if ag := s.agIx[string(d.Agency)]; ag != nil && ag.player != nil && d.Decision != nil {
+			// The decision took effect; the decided event follows.
+			if p := ag.player.pending[*d.Decision]; p != nil && p.Submitted == nil {
+				p.Submitted = ptr(at)
 			}
 		}
 	}
 	if !pending {
-		s.logged(obs{t: at, kind: kind, raw: append([]byte(`"action":`), raw...)}, what)
+		s.logged(at, kind, def, what)
 		return
 	}
-	r := &record{at: at, kind: kind, def: compact(raw), what: what, pending: true}
-	s.addRecord(r)
+	s.addRecord(&record{at: at, kind: kind, def: compact(def), what: what, pending: true})
+}
+
+func agencyIDs(ids []liaison.AgencyID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
+	}
+	return out
 }
 
 // noteView returns a record's note, made once from its definition.
 func (r *record) noteView() *NoteView {
-	if r.kind != "note" {
+	if r.kind != broker.ActionNote {
 		return nil
 	}
 	if r.note == nil {
-		var d actionDef
+		var d events.ActionDef
 		json.Unmarshal(r.def, &d)
 		if len(d.Text) > maxNoteText {
 			d.Text = d.Text[:maxNoteText]
 		}
-		r.note = &NoteView{Seconds: secs(r.at), Text: d.Text, Objective: d.Objective, Agency: d.Agency}
+		r.note = &NoteView{Seconds: secs(r.at), Text: d.Text, Objective: d.Objective, Agency: string(d.Agency)}
 	}
 	r.note.Pending = r.pending
 	return r.note
 }
 
 // due adds a decision a seat waits for.
-func (s *state) due(st *seat, t liaison.Time, d decisionDue) {
+func (s *state) due(st *seat, t liaison.Time, d *events.DecisionDue) {
 	if _, ok := st.pending[d.ID]; ok {
 		return
 	}
@@ -542,18 +520,14 @@ func (s *state) due(st *seat, t liaison.Time, d decisionDue) {
 		st.overflown++
 		return
 	}
-	v := &DecisionView{ID: d.ID, DueSeconds: secs(t), Message: d.Message, Item: d.Item, Type: d.Type,
-		From: d.From, FromName: s.agencyName(d.From), Proposal: d.Proposal}
-	if v.Proposal == nil {
-		v.Proposal = []Proposal{}
+	v := &DecisionView{ID: d.ID, DueSeconds: secs(t), Message: d.Message, Item: string(d.Item), Type: string(d.Type),
+		From: string(d.From), FromName: s.agencyName(string(d.From)), Proposal: []Proposal{}}
+	for _, p := range d.Proposal {
+		v.Proposal = append(v.Proposal, Proposal{Action: p.Action, To: agencyIDs(p.To), Channel: string(p.Channel),
+			Type: string(p.Type)})
+		st.addType(string(p.Type))
 	}
-	for i := range v.Proposal {
-		if v.Proposal[i].To == nil {
-			v.Proposal[i].To = []string{}
-		}
-		st.addType(v.Proposal[i].Type)
-	}
-	if it := s.itemIx[d.Item]; it != nil {
+	if it := s.itemIx[v.Item]; it != nil {
 		v.TLP, v.Summary = it.desc.TLP, it.desc.Summary
 		v.Originator, v.OrigControl = it.desc.Originator, it.desc.OriginatorControl
 	}
@@ -562,12 +536,15 @@ func (s *state) due(st *seat, t liaison.Time, d decisionDue) {
 	}
 	st.pending[d.ID] = v
 	st.order = append(st.order, d.ID)
-	st.addType(d.Type)
+	st.addType(v.Type)
 }
 
-func (st *seat) decide(t liaison.Time, d decided) {
-	v := DecidedView{ID: d.ID, Seconds: secs(t), By: d.By, Action: d.Action, To: d.To, Channel: d.Channel,
-		Type: d.Type}
+func (st *seat) decide(t liaison.Time, d *events.Decided) {
+	v := DecidedView{ID: d.ID, Seconds: secs(t), By: d.By, Action: d.Action, To: agencyIDs(d.To),
+		Channel: string(d.Channel), Type: string(d.Type)}
+	if len(v.To) == 0 {
+		v.To = nil
+	}
 	if p := st.pending[d.ID]; p != nil {
 		v.Message, v.Item = p.Message, p.Item
 		delete(st.pending, d.ID)
@@ -645,4 +622,4 @@ func clockText(t liaison.Time) string {
 
 // contingent reports whether a scheduled inject fires only when the
 // facilitator fires it.
-func contingent(d events.ItemDesc) bool { return false }
+func contingent(d events.ItemDesc) bool { return d.When == "manual" }

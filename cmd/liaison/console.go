@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"liaison"
-	"liaison/broker"
 	"liaison/console"
 	"liaison/events"
 	"liaison/scenarios"
@@ -75,24 +74,14 @@ func loopback(host string) bool {
 }
 
 func (x *consoleExtension) Configure(cfg *sim.Config) error {
+	replay := x.fs.Lookup("replay") != nil && x.fs.Lookup("replay").Value.String() != ""
 	if x.addr == "" {
 		switch {
-		case x.players != "":
-			return errors.New("--players seats people at the console: add --console ADDR (and --speed N)")
+		case x.players != "" && !replay:
+			return errors.New("--players seats people at the console: add --console ADDR (and --speed N), or --replay LOG to replay a run that had them")
 		case x.public:
 			return errors.New("--console-public needs --console ADDR")
 		}
-		return nil
-	}
-	if s := x.fs.Lookup("speed"); s == nil || s.Value.String() == "0" || s.Value.String() == "" {
-		return errors.New("--console needs --speed N: people follow a run paced against the wall clock (e.g. --speed 60, a simulated minute per second)")
-	}
-	if r := x.fs.Lookup("replay"); r != nil && r.Value.String() != "" {
-		return errors.New("--console takes live actions and --replay plays recorded ones: replay without --console")
-	}
-	addr, err := consoleListenAddr(x.addr, x.public)
-	if err != nil {
-		return err
 	}
 	sc, err := cfg.Scenario.Apply(cfg.Variant)
 	if err != nil {
@@ -115,6 +104,27 @@ func (x *consoleExtension) Configure(cfg *sim.Config) error {
 			players = append(players, id)
 		}
 	}
+	// The engine seats them (a replay too: the players decide what the
+	// log's decisions say).
+	cfg.Players = players
+	if x.addr == "" {
+		return nil
+	}
+	if s := x.fs.Lookup("speed"); s == nil || s.Value.String() == "0" || s.Value.String() == "" {
+		return errors.New("--console needs --speed N: people follow a run paced against the wall clock (e.g. --speed 60, a simulated minute per second)")
+	}
+	if replay {
+		return errors.New("--console takes live actions and --replay plays recorded ones: replay without --console (with the same --players)")
+	}
+	addr, err := consoleListenAddr(x.addr, x.public)
+	if err != nil {
+		return err
+	}
+	var timeout *float64
+	if d := sc.DecisionTimeout.Time(); d > 0 {
+		s := d.Seconds()
+		timeout = &s
+	}
 	var speed float64
 	fmt.Sscan(x.fs.Lookup("speed").Value.String(), &speed)
 	x.con = console.New(console.Options{Speed: speed})
@@ -136,20 +146,13 @@ func (x *consoleExtension) Configure(cfg *sim.Config) error {
 		x.con.Action(kind, at)
 	}
 	cfg.OnStart = append(cfg.OnStart, func(s sim.Started) {
-		if err := x.con.Start(s.Info, players, nil, consoleRunner(s)); err != nil {
+		if err := x.con.Start(s.Info, s.Players, timeout, console.RunnerFunc(s.Act)); err != nil {
 			fmt.Fprintf(x.stderr, "liaison run: the console cannot start: %v\n", err)
 			return
 		}
 		x.printLinks(s.Info)
 	})
 	return nil
-}
-
-// consoleRunner is where the console's actions go.
-func consoleRunner(sim.Started) console.Runner {
-	return console.RunnerFunc(func(broker.Action) broker.ActionResult {
-		return broker.ActionResult{Err: errors.New("this build's engine takes no actions from the console")}
-	})
 }
 
 // printLinks prints each person's link: they are the only way in.
