@@ -590,6 +590,8 @@
     padScroll();
     if (v.role === 'player') renderPlayer(v);
     else renderFacilitator(v);
+    // Once the run is over it takes no more actions.
+    if (v.clock.ended) for (const b of document.querySelectorAll('main button, #clockctl button')) b.disabled = true;
   }
 
   function problem(msg) {
