@@ -41,7 +41,7 @@ type consoleExtension struct {
 func newConsoleExtension(fs *flag.FlagSet) runExtension {
 	x := &consoleExtension{fs: fs}
 	fs.StringVar(&x.addr, "console", "", "serve the web console of a tabletop exercise at `ADDR` (host:port; :8089 binds 127.0.0.1:8089, :0 a free port); needs --speed")
-	fs.StringVar(&x.players, "players", "", "with --console, seat people at these agencies (`IDS`, comma-separated), besides the scenario's players")
+	fs.StringVar(&x.players, "players", "", "seat people at these agencies (`IDS`, comma-separated) besides the scenario's players: with --console, or with --replay to replay a run that had them")
 	fs.BoolVar(&x.public, "console-public", false, "let --console listen on an address other machines can reach (plain HTTP: the links' tokens travel unencrypted)")
 	return x
 }

@@ -475,7 +475,7 @@
     const custom = h('button', { type: 'submit', 'data-act': 'custom' }, 'Decide');
     const rulesBtn = h('button', { type: 'button', class: 'primary', 'data-act': 'rules',
       onclick: () => run(out, rulesBtn, 'POST', '/api/decisions/' + id, { action: 'rules' }) },
-      d.proposal.length ? 'Do what the rules would' : 'Let the rules act (nothing)');
+      d.proposal.length ? 'Do what the rules would' : 'Let the rules act (they do nothing)');
     const form = h('form', { onsubmit: (ev) => {
       ev.preventDefault();
       const action = form.querySelector('input[name="' + pre + '-action"]:checked').value;
@@ -503,7 +503,11 @@
 
     const what = [d.type];
     if (d.from) what.push('from ' + d.from);
-    return h('article', { class: 'card', 'data-decision': String(id), 'aria-labelledby': pre + '-h' },
+    // A routine message (no item, nothing proposed) keeps its card small:
+    // the other choices stay one key away.
+    const routine = !d.item && !d.proposal.length;
+    const choose = routine ? h('details', {}, h('summary', {}, 'Decide otherwise'), form) : form;
+    return h('article', { class: 'card' + (routine ? ' routine' : ''), 'data-decision': String(id), 'aria-labelledby': pre + '-h' },
       h('h3', { id: pre + '-h', tabindex: '-1' }, 'Decision ' + id + ': ' + what.join(' ')),
       h('p', { class: 'small' }, (d.message ? 'Message ' + d.message + ' · ' : 'Inject · ') + (d.item ? 'item ' + d.item + ' ' : ''), tlp(d.tlp),
         d.originator_control ? h('span', {}, ' · originator control (' + d.originator + ' must consent to third parties)') : null),
@@ -512,7 +516,7 @@
       d.proposal.length ? h('ul', {}, ...d.proposal.map((p) => h('li', {}, describe(p)))) : h('p', { class: 'empty' }, 'do nothing with it.'),
       h('p', { class: 'when small' }),
       h('div', { class: 'row' }, rulesBtn),
-      form, out);
+      choose, out);
   }
 
   function renderPlayer(v) {
