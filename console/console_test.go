@@ -71,6 +71,8 @@ func testInfo() *events.RunInfo {
 				TLP: "AMBER", OriginatorControl: true, Originator: "no.pst", Audience: []string{"se.sapo"}},
 			{ID: "I-3", AtSeconds: 4 * 3600, To: "dk.pet", Type: "update", Summary: "A later update.", TLP: "GREEN",
 				Originator: "dk.pet", Audience: []string{"se.sapo"}, Objective: "Hit follow-up"},
+			{ID: "C-1", AtSeconds: 5 * 3600, To: "dk.pet", Type: "update", Summary: "A sighting, if wanted.", TLP: "GREEN",
+				Originator: "dk.pet", Audience: []string{"se.sapo"}, When: "manual"},
 		},
 	}
 }
@@ -310,6 +312,10 @@ func TestActions(t *testing.T) {
 		{"facilitator", "POST", "/api/injects/I-3/skip", "", nil},
 		{"facilitator", "POST", "/api/injects/I-1/skip", "", nil},
 		{"facilitator", "POST", "/api/injects/I-9/skip", "", nil},
+		{"facilitator", "POST", "/api/injects/C-1/skip", "", nil},
+		{"facilitator", "POST", "/api/injects/C-1/postpone", `{"by_seconds":60}`, nil},
+		{"facilitator", "POST", "/api/injects/C-1/fire", "", nil},
+		{"facilitator", "POST", "/api/injects/C-1/fire", "", nil},
 		{"facilitator", "POST", "/api/channels/ctg/cut", "", nil},
 		{"facilitator", "POST", "/api/channels/ctg/cut", "", nil},
 		{"facilitator", "POST", "/api/channels/sirene/restore", "", nil},
