@@ -90,7 +90,6 @@ type Console struct {
 	anchorW  time.Time
 	ver      uint64
 	changed  chan struct{} // closed and replaced on every change
-	done     chan struct{} // closed when the run has ended
 	streams  int
 }
 
@@ -105,7 +104,7 @@ func New(opts Options) *Console {
 	if opts.ActTimeout <= 0 {
 		opts.ActTimeout = 40 * time.Second
 	}
-	return &Console{opts: opts, changed: make(chan struct{}), done: make(chan struct{})}
+	return &Console{opts: opts, changed: make(chan struct{})}
 }
 
 // Start gives the console its run: the header, the agencies seated by
@@ -216,7 +215,6 @@ func (c *Console) End(outcome string) {
 		return
 	}
 	c.ended, c.outcome = true, outcome
-	close(c.done)
 	c.bump()
 }
 

@@ -502,8 +502,8 @@ func (r *record) noteView() *NoteView {
 	if r.note == nil {
 		var d events.ActionDef
 		json.Unmarshal(r.def, &d)
-		if len(d.Text) > maxNoteText {
-			d.Text = d.Text[:maxNoteText]
+		if r := []rune(d.Text); len(r) > maxNoteText {
+			d.Text = string(r[:maxNoteText])
 		}
 		r.note = &NoteView{Seconds: secs(r.at), Text: d.Text, Objective: d.Objective, Agency: string(d.Agency)}
 	}

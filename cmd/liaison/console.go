@@ -159,6 +159,9 @@ func (x *consoleExtension) Configure(cfg *sim.Config) error {
 func (x *consoleExtension) printLinks(info *events.RunInfo) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "liaison: console of %s at %s (each link is one person's key; hand out only their own)\n", info.Scenario, x.URL)
+	if host, _, _ := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(x.URL, "http://"), "/")); !loopback(host) {
+		fmt.Fprintf(&b, "liaison: the console is served to other machines, over plain HTTP: anyone who sees a link on the network can use it\n")
+	}
 	for _, s := range x.con.Seats() {
 		who := "facilitator"
 		if s.Role == "player" {
