@@ -162,7 +162,7 @@ func TestConsoleExercise(t *testing.T) {
 	defer stop()
 	go func() {
 		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &stderr}
-		done <- m.Run(ctx, []string{"run", "--speed", "480", "--console", "127.0.0.1:0", "--events", log,
+		done <- m.Run(ctx, []string{"run", "--speed", "360", "--console", "127.0.0.1:0", "--events", log,
 			"testdata/tabletop-oresund.yaml"})
 	}()
 	links := map[string]string{}
