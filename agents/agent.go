@@ -344,7 +344,7 @@ func (a *agent) finish(t liaison.Time, w *work) {
 		a.answerConsent(t, w)
 	case kind == kindConsentGrant, kind == kindConsentRefuse:
 		a.consentAnswered(t, w)
-	case a.m.players[a.ix]:
+	case a.m.players[a.ix] && a.decides(w):
 		a.awaitDecision(t, w)
 	default:
 		a.applyRules(t, w)

@@ -16,6 +16,13 @@ import (
 // decisionTimeout is the pending action of a decision's timeout.
 const decisionTimeout = "decision_timeout"
 
+// decides reports whether a player's agency has something to decide about
+// a handled message: an item to pass on or not, or something its rules
+// would do. Routine traffic its rules ignore needs no person.
+func (a *agent) decides(w *work) bool {
+	return w.item >= 0 || len(a.propose(w)) > 0
+}
+
 // awaitDecision holds a handled message for the agency's player.
 func (a *agent) awaitDecision(t liaison.Time, w *work) {
 	a.nextDecision++

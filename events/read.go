@@ -192,6 +192,11 @@ func (r *Reader) header(b []byte) error {
 			return r.errorf(0, "%s: %s", where, msg)
 		}
 	}
+	for i, p := range info.Players {
+		if _, ok := r.agIx[p]; !ok {
+			return r.errorf(0, "run header: players[%d]: %q is not an agency of the header", i, p)
+		}
+	}
 	rated := map[string]bool{}
 	for i, o := range info.Ratings {
 		switch {
@@ -220,10 +225,10 @@ func (r *Reader) addItem(d ItemDesc, audience []liaison.AgencyID, at liaison.Tim
 			return fmt.Sprintf("agency %q is not in the run header", a)
 		}
 	}
-	if d.When != "" && d.When != "manual" {
-		return fmt.Sprintf("item %q: when is %q; expected manual or nothing", d.ID, d.When)
+	if d.When != "" && d.When != "manual" && d.When != "trigger" {
+		return fmt.Sprintf("item %q: when is %q; expected manual, trigger or nothing", d.ID, d.When)
 	}
-	info := ItemInfo{ID: liaison.ItemID(d.ID), At: at, Deadline: fromSeconds(deadline), Manual: d.When == "manual"}
+	info := ItemInfo{ID: liaison.ItemID(d.ID), At: at, Deadline: fromSeconds(deadline), Manual: d.When != ""}
 	for _, a := range audience {
 		ix, ok := r.agIx[string(a)]
 		if !ok {

@@ -23,6 +23,10 @@ type RunInfo struct {
 	// scenario's ratings section; the report shows them in place of the
 	// ratings it computes. Absent when the scenario gives none.
 	Ratings []ObjectiveRating `json:"ratings,omitempty"`
+	// Players are the agencies people seated in the run; DecisionTimeout
+	// how long a player had before the rules acted (absent: no limit).
+	Players                []string `json:"players,omitempty"`
+	DecisionTimeoutSeconds *float64 `json:"decision_timeout_seconds,omitempty"`
 }
 
 // ObjectiveRating is the evaluators' HSEEP rating of one objective (an
@@ -69,8 +73,10 @@ type ItemDesc struct {
 	Expected          string   `json:"expected,omitempty"`
 	Objective         string   `json:"objective,omitempty"`
 	// When is "manual" for a contingency inject, which fires only when a
-	// facilitator fires it (AtSeconds is then its planned time).
-	When string `json:"when,omitempty"`
+	// facilitator fires it, and "trigger" for a conditional one, which
+	// fires when Trigger holds (AtSeconds is then its planned time).
+	When    string `json:"when,omitempty"`
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // Line returns the header as one JSON line, newline included.

@@ -662,20 +662,7 @@ func triggerText(tr *scenarios.Trigger) string {
 	if tr == nil {
 		return ""
 	}
-	parts := []string{"item: " + string(tr.Item)}
-	if tr.Agency != "" {
-		parts = append(parts, "agency: "+string(tr.Agency))
-	}
-	if tr.Share != nil {
-		parts = append(parts, "share: "+strconv.FormatFloat(*tr.Share, 'g', -1, 64))
-	}
-	if tr.MissingBy > 0 {
-		parts = append(parts, "missing_by: "+tr.MissingBy.String())
-	}
-	if tr.DeadlineMissed {
-		parts = append(parts, "deadline_missed: true")
-	}
-	return "{" + strings.Join(parts, ", ") + "}"
+	return tr.String()
 }
 
 func idOf(n *yaml.Node) string {

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,6 +160,25 @@ type Inject struct {
 	When              string              `yaml:"when" desc:"manual: a contingency inject, which never fires by itself but when the facilitator fires it (its at is the planned time the MSEL shows). Default: at its time." enum:"manual"`
 	Trigger           *Trigger            `yaml:"trigger" desc:"A conditional inject: it fires (after the delay after) when what happens to another item meets the condition, not at its at (the planned time the MSEL shows)."`
 	After             Duration            `yaml:"after" desc:"With trigger: how long after the condition is met the inject fires, e.g. 10m. At least the least channel latency, which is the default."`
+}
+
+// String writes the condition as the scenario file does, in flow style:
+// {item: I-1, agency: dk.police}.
+func (tr *Trigger) String() string {
+	parts := []string{"item: " + string(tr.Item)}
+	if tr.Agency != "" {
+		parts = append(parts, "agency: "+string(tr.Agency))
+	}
+	if tr.Share != nil {
+		parts = append(parts, "share: "+strconv.FormatFloat(*tr.Share, 'g', -1, 64))
+	}
+	if tr.MissingBy > 0 {
+		parts = append(parts, "missing_by: "+tr.MissingBy.String())
+	}
+	if tr.DeadlineMissed {
+		parts = append(parts, "deadline_missed: true")
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 // Trigger is the condition of a conditional inject: about another item

@@ -20,6 +20,10 @@ func runInfo(sc *scenarios.Scenario, seed uint64, variant string) *events.RunInf
 	if sc.TimeZone == "" && sc.Location != nil {
 		ri.TimeZone = sc.Location.String()
 	}
+	if sc.DecisionTimeout > 0 {
+		t := sc.DecisionTimeout.Time().Seconds()
+		ri.DecisionTimeoutSeconds = &t
+	}
 	if sc.Duration > 0 {
 		d := sc.Duration.Time().Seconds()
 		ri.DurationSeconds = &d
@@ -30,6 +34,9 @@ func runInfo(sc *scenarios.Scenario, seed uint64, variant string) *events.RunInf
 			out[i] = string(a)
 		}
 		return out
+	}
+	if len(sc.Players) > 0 {
+		ri.Players = ids(sc.Players)
 	}
 	for _, a := range sc.Agencies {
 		hours := a.Hours.Text
@@ -66,6 +73,9 @@ func runInfo(sc *scenarios.Scenario, seed uint64, variant string) *events.RunInf
 			From: in.From, Type: string(in.Type), Summary: in.Summary, TLP: tlp.String(),
 			OriginatorControl: in.OriginatorControl, Originator: string(orig),
 			Audience: ids(in.Audience), Expected: in.Expected, Objective: in.Objective, When: in.When}
+		if in.Trigger != nil {
+			d.When, d.Trigger = "trigger", in.Trigger.String()
+		}
 		if in.Deadline > 0 {
 			s := in.Deadline.Time().Seconds()
 			d.DeadlineSeconds = &s
