@@ -126,3 +126,26 @@ func TestRecorderGolden(t *testing.T) {
 		t.Fatal("Close accepted a sent message that was neither delivered nor dropped")
 	}
 }
+
+// BenchmarkDecodeBatch decodes a batch of a thousand typical events, as
+// the recorder does for every window of a run spread over processes.
+//
+//	go test ./events -run '^$' -bench DecodeBatch
+func BenchmarkDecodeBatch(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var batch []byte
+	for range 1000 {
+		e := Event{T: liaison.Time(r.Int64N(1 << 32)), Kind: Deliver, Agency: int32(r.IntN(300)), Seq: uint64(r.IntN(1 << 20)),
+			MsgFrom: int32(r.IntN(300)), MsgSeq: uint64(r.IntN(1 << 20)), Channel: 0, Type: 1, Item: -1,
+			Peer: int32(r.IntN(300)), Reason: -1, Value: liaison.Time(r.Int64N(1 << 20)), Count: int32(r.IntN(10)), CauseFrom: -1}
+		batch = AppendBinary(batch, &e)
+	}
+	dst := make([]Event, 0, 1000)
+	b.SetBytes(int64(len(batch)))
+	for b.Loop() {
+		var err error
+		if dst, err = DecodeBatch(dst[:0], batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
