@@ -14,6 +14,12 @@ import (
 // varint that overflows 64 bits.
 var ErrShort = errors.New("wire: payload ends early or holds a bad varint")
 
+// ErrRange reports a value outside what its field may hold.
+var ErrRange = errors.New("wire: value out of range")
+
+// ErrTrailing reports bytes after the end of a record.
+var ErrTrailing = errors.New("wire: bytes after the end of the record")
+
 // Reader reads primitives from a byte slice. The first failure sticks: later
 // reads return zero values and Err reports it, so a decoder can read a whole
 // record and check once.
@@ -68,6 +74,35 @@ func (r *Reader) Uvarint() uint64 {
 	}
 	r.b = r.b[n:]
 	return v
+}
+
+// Int32 reads a signed varint that must fit an int32 (indices, counts).
+func (r *Reader) Int32() int32 {
+	v := r.Varint()
+	if v < -1<<31 || v >= 1<<31 {
+		r.Fail(ErrRange)
+		return 0
+	}
+	return int32(v)
+}
+
+// Bool reads a byte that must be 0 or 1.
+func (r *Reader) Bool() bool {
+	c := r.Byte()
+	if c > 1 {
+		r.Fail(ErrRange)
+		return false
+	}
+	return c == 1
+}
+
+// Done is Err, or ErrTrailing when bytes are left unread: a payload must
+// hold its record and nothing else.
+func (r *Reader) Done() error {
+	if r.err == nil && len(r.b) > 0 {
+		r.err = ErrTrailing
+	}
+	return r.err
 }
 
 // Byte reads one byte.
