@@ -34,6 +34,7 @@ type remoteState struct {
 	seen              map[msgID]liaison.Time
 	settled, frontier liaison.Time
 	chunks            [][]byte // this window's encoded events
+	limit             int      // cut chunks past limit-128 bytes
 	spare             [][]byte // buffers of earlier windows' chunks, for reuse
 }
 
@@ -520,7 +521,11 @@ func (r *remoteState) record(e *events.Event) {
 // appendEvent encodes an event into this window's chunks, each cut to fit
 // a NATS message.
 func (r *remoteState) appendEvent(e *events.Event) {
-	const limit = broker.MaxPayload - 64
+	if r.limit == 0 {
+		// Room for the message's header and one more event past the cut.
+		r.limit = r.n.conn.PayloadLimit() - 64
+	}
+	limit := r.limit
 	if len(r.chunks) == 0 || len(r.chunks[len(r.chunks)-1]) > limit-128 {
 		if k := len(r.spare); k > 0 {
 			r.chunks = append(r.chunks, r.spare[k-1])

@@ -202,7 +202,17 @@ func (c *Catchup) appendBody(b []byte) []byte {
 	return appendBool(b, c.Silent)
 }
 
-// A catch-up's parts: at most maxCatchupParts, each within MaxPayload.
+// PayloadLimit is the largest message to publish on c: MaxPayload, or less
+// when the server allows less (its max_payload).
+func (c *Conn) PayloadLimit() int {
+	if m := c.MaxPayload(); m > 0 && m < MaxPayload {
+		return int(m)
+	}
+	return MaxPayload
+}
+
+// A catch-up's parts: at most maxCatchupParts, each within the payload
+// limit.
 const (
 	maxCatchupParts = 256
 	partOverhead    = 1 + 4*binary.MaxVarintLen64

@@ -279,7 +279,7 @@ func (r *session) fail(ctx context.Context, err error) error {
 // publish sends one message to the nodes; a catch-up goes in parts.
 func (r *session) publish(d Down) error {
 	if c, ok := d.(Catchup); ok {
-		parts, err := c.parts(MaxPayload)
+		parts, err := c.parts(r.s.Conn.PayloadLimit())
 		if err != nil {
 			return err
 		}
