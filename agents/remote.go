@@ -29,7 +29,8 @@ type remoteState struct {
 	recvOthers uint64
 
 	// Resilience (see Resilient): this window's messages, the messages
-	// received lately by id, and the window bounds that date them.
+	// received lately by id (with when they are due), and the window
+	// bounds that date them.
 	window            []sent
 	seen              map[msgID]liaison.Time
 	settled, frontier liaison.Time
@@ -242,12 +243,12 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	}
 	n.mu.Lock()
 	// Grants come in order: every window before this one has settled, so
-	// any message sent before the last one's end that arrives now is a
+	// any message due before the last one's end that arrives now is a
 	// copy. (A replacement catching up keeps everything.)
 	r.settled, r.frontier = r.frontier, g.Until
 	if r.seen != nil && !silent {
-		for id, sent := range r.seen {
-			if sent < r.settled {
+		for id, due := range r.seen {
+			if due < r.settled {
 				delete(r.seen, id)
 			}
 		}
@@ -259,7 +260,7 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	if !silent {
 		n.logRefusals(r.settled)
 	}
-	for _, a := range g.Injects {
+	for _, a := range g.Actions {
 		if err := n.apply(a); err != nil {
 			return err
 		}
@@ -316,7 +317,7 @@ func (n *Node) catchUp(ctx context.Context, link *broker.Node, c broker.Catchup)
 	if err := n.setHosts(c.Hosts); err != nil {
 		return err
 	}
-	if err := n.rerun(c.Through, c.Injects); err != nil {
+	if err := n.rerun(c.Through, c.Actions); err != nil {
 		return err
 	}
 	w := c.Window
@@ -334,7 +335,7 @@ func (n *Node) catchUp(ctx context.Context, link *broker.Node, c broker.Catchup)
 	return link.Report(rep, r.chunks)
 }
 
-// rerun re-runs silently every event before through, the live injects
+// rerun re-runs silently every event before through, the live actions
 // among them taking effect at their times. Every message from other nodes
 // is in hand, so the node needs no windows from the service: it runs
 // ahead under its own lookahead. A step from its earliest event t to
@@ -342,26 +343,26 @@ func (n *Node) catchUp(ctx context.Context, link *broker.Node, c broker.Catchup)
 // later and is taken in before the next step; the node's events are the
 // same however its time is cut into steps (as in RunLocal), so its state
 // ends as the failed node's did.
-func (n *Node) rerun(through liaison.Time, injects []broker.Action) error {
+func (n *Node) rerun(through liaison.Time, actions []broker.Action) error {
 	n.remote.frontier = through
 	for {
 		if err := n.drain(); err != nil {
 			return err
 		}
 		next := n.queue.next()
-		for len(injects) > 0 && injects[0].At <= next {
-			if err := n.apply(injects[0]); err != nil {
+		for len(actions) > 0 && actions[0].At <= next {
+			if err := n.apply(actions[0]); err != nil {
 				return err
 			}
-			injects = injects[1:]
+			actions = actions[1:]
 			next = n.queue.next()
 		}
 		if next >= through {
 			return nil
 		}
 		until := min(next+n.m.Lookahead, through)
-		if len(injects) > 0 {
-			until = min(until, injects[0].At)
+		if len(actions) > 0 {
+			until = min(until, actions[0].At)
 		}
 		n.silent = true
 		n.process(&until)
@@ -460,7 +461,7 @@ func (r *remoteState) silentSend(m *Message) {
 		n.inbox = append(n.inbox, w)
 		n.recv++
 		if r.seen != nil {
-			r.seen[msgID{m.From, m.Seq}] = m.SentAt
+			r.seen[msgID{m.From, m.Seq}] = m.DeliverAt
 		}
 		n.mu.Unlock()
 	} else if r.keepSent {
@@ -480,16 +481,20 @@ func (r *remoteState) keep(m *Message, subject string, data []byte) {
 }
 
 // duplicate reports whether a message is a copy of one already received;
-// n.mu is held.
+// n.mu is held. A message is published in a window at or after its start
+// and due no sooner, so one due before the last window's end (settled) is
+// a copy; the others are told apart by id, kept until they fall due before
+// settled. (Its send time would not do: a message held for a cut channel
+// keeps the time it was sent when it goes out later.)
 func (r *remoteState) duplicate(m *Message) bool {
-	if m.SentAt < r.settled {
+	if m.DeliverAt < r.settled {
 		return true
 	}
 	id := msgID{m.From, m.Seq}
 	if _, ok := r.seen[id]; ok {
 		return true
 	}
-	r.seen[id] = m.SentAt
+	r.seen[id] = m.DeliverAt
 	return false
 }
 

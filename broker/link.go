@@ -70,7 +70,7 @@ func (a *assembly) add(p catchupPart) (Catchup, bool, error) {
 		return Catchup{}, false, nil
 	}
 	c, err := decodeCatchup(a.body)
-	a.next, a.body = 0, nil // the catch-up's injects alias the body
+	a.next, a.body = 0, nil // the catch-up's actions alias the body
 	if err == nil && (c.Epoch != p.epoch || c.Node != p.node) {
 		err = fmt.Errorf("%w: catch-up parts for node %d of window %d hold one for node %d of window %d", ErrMalformed, p.node, p.epoch, c.Node, c.Epoch)
 	}

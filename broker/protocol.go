@@ -68,10 +68,12 @@ type Grant struct {
 	// agency, in the order of Service.Agencies: nodes count what they send
 	// to each node.
 	Hosts []int
-	// Injects are live injects that take effect in this window, each at
-	// its At, in the order they were accepted. Their Def aliases the
-	// payload they were decoded from.
-	Injects []Action
+	// Actions are the live actions that change what agencies do (see
+	// ChangesModel: injects, a player's decisions, a facilitator's skips,
+	// cuts, staff changes...) and take effect in this window, each at its
+	// At, in the order they were accepted. Their Def aliases the payload
+	// they were decoded from.
+	Actions []Action
 }
 
 // Expect tells node Node to report again once it has received Count
@@ -99,9 +101,9 @@ type Replay struct {
 
 // Catchup tells replacement node Node how to rebuild the state of the node
 // it replaces: wait for Others messages from the other nodes (sent again
-// after Replay), re-run silently every event before Through, adding
-// Injects (every live inject before the current window, in order) as it
-// goes, then run Window, the current one, silently too when Silent (the
+// after Replay), re-run silently every event before Through, taking
+// Actions (every action of the windows before the current one, in order)
+// as it goes, then run Window, the current one, silently too when Silent (the
 // failed node had reported it). Hosts is the first grant's.
 //
 // A replacement needs no record of the windows before: with every input in
@@ -114,7 +116,7 @@ type Catchup struct {
 	Others  uint64
 	Hosts   []int
 	Through liaison.Time
-	Injects []Action
+	Actions []Action
 	Window  Grant
 	Silent  bool
 }
@@ -162,7 +164,7 @@ func appendGrantBody(b []byte, g *Grant) []byte {
 	b = binary.AppendVarint(b, int64(g.Until))
 	b = appendBool(b, g.End)
 	b = appendHosts(b, g.Hosts)
-	return appendInjects(b, g.Injects)
+	return appendActions(b, g.Actions)
 }
 
 func (x Expect) appendDown(b []byte) []byte {
@@ -197,7 +199,7 @@ func (c *Catchup) appendBody(b []byte) []byte {
 	b = binary.AppendUvarint(b, c.Others)
 	b = appendHosts(b, c.Hosts)
 	b = binary.AppendVarint(b, int64(c.Through))
-	b = appendInjects(b, c.Injects)
+	b = appendActions(b, c.Actions)
 	b = appendGrantBody(b, &c.Window)
 	return appendBool(b, c.Silent)
 }
@@ -282,11 +284,12 @@ func appendHosts(b []byte, hosts []int) []byte {
 	return b
 }
 
-func appendInjects(b []byte, injects []Action) []byte {
-	b = binary.AppendUvarint(b, uint64(len(injects)))
-	for _, in := range injects {
-		b = binary.AppendVarint(b, int64(in.At))
-		b = wire.AppendBytes(b, in.Def)
+func appendActions(b []byte, actions []Action) []byte {
+	b = binary.AppendUvarint(b, uint64(len(actions)))
+	for _, a := range actions {
+		b = wire.AppendBytes(b, []byte(a.Kind))
+		b = binary.AppendVarint(b, int64(a.At))
+		b = wire.AppendBytes(b, a.Def)
 	}
 	return b
 }
@@ -345,15 +348,15 @@ func decodeCatchup(b []byte) (Catchup, error) {
 	c := Catchup{Epoch: r.Uvarint(), Node: readIndex(&r), Others: r.Uvarint()}
 	c.Hosts = readHosts(&r)
 	c.Through = readTime(&r)
-	c.Injects = readInjects(&r)
+	c.Actions = readActions(&r)
 	readGrant(&r, &c.Window)
 	c.Silent = r.Bool()
 	if r.Err() == nil && (c.Window.Epoch != c.Epoch || c.Through > c.Window.Until) {
 		r.Fail(errors.New("its window does not follow what it re-runs"))
 	}
-	for _, in := range c.Injects {
-		if in.At >= c.Through {
-			r.Fail(errors.New("an inject to re-run comes after what it re-runs"))
+	for _, a := range c.Actions {
+		if a.At >= c.Through {
+			r.Fail(errors.New("an action to re-run comes after what it re-runs"))
 		}
 	}
 	return c, wrap("catch-up", r.Done())
@@ -399,7 +402,7 @@ func readGrant(r *wire.Reader, g *Grant) {
 	g.Until = readTime(r)
 	g.End = r.Bool()
 	g.Hosts = readHosts(r)
-	g.Injects = readInjects(r)
+	g.Actions = readActions(r)
 }
 
 // readTime reads a simulated time: never negative (Never is the largest).
@@ -439,19 +442,23 @@ func readHosts(r *wire.Reader) []int {
 	return hosts
 }
 
-func readInjects(r *wire.Reader) []Action {
-	n := r.Count(2) // a time and a length at least
+// readActions reads live actions: each of a kind that changes the model,
+// at a time before Never.
+func readActions(r *wire.Reader) []Action {
+	n := r.Count(3) // a kind's length, a time and a definition's length at least
 	if n == 0 {
 		return nil
 	}
 	out := make([]Action, 0, n)
 	for range n {
-		a := Action{Kind: ActionInject, At: readTime(r), Def: r.Bytes()}
+		kind := r.Bytes()
+		a := Action{At: readTime(r), Def: r.Bytes()}
 		if r.Err() != nil {
 			return nil
 		}
-		if a.At == liaison.Never {
-			r.Fail(wire.ErrRange)
+		a.Kind = string(kind)
+		if !knownAction(a.Kind) || !ChangesModel(a.Kind) || a.At == liaison.Never {
+			r.Fail(fmt.Errorf("action %.20q at %d", kind, a.At))
 			return nil
 		}
 		out = append(out, a)

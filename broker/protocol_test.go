@@ -13,16 +13,16 @@ import (
 
 func sampleDowns() []Down {
 	inj := []Action{{Kind: ActionInject, At: 90_000, Def: []byte(`{"id":"L-1","to":"dk.pet"}`)},
-		{Kind: ActionInject, At: 90_000, Def: []byte{}}}
+		{Kind: ActionCut, At: 90_000, Def: []byte(`{"channel":"ctg"}`)}, {Kind: ActionSkip, At: 95_000, Def: []byte{}}}
 	return []Down{
 		Grant{Epoch: 1, Until: 0, Hosts: []int{0, 1, 1, 2, 0}},
 		Grant{Epoch: 7, Until: 3_600_000},
-		Grant{Epoch: 8, Until: 7_200_000, Injects: inj},
+		Grant{Epoch: 8, Until: 7_200_000, Actions: inj},
 		Grant{Epoch: 9, Until: liaison.Never, End: true},
 		Expect{Epoch: 3, Node: 2, Count: 1 << 40},
 		Resend{Epoch: 12},
 		Replay{Epoch: 12, Node: 1},
-		Catchup{Epoch: 40, Node: 1, Others: 300, Hosts: []int{0, 1, 1}, Through: 100_000, Injects: inj[:1],
+		Catchup{Epoch: 40, Node: 1, Others: 300, Hosts: []int{0, 1, 1}, Through: 100_000, Actions: inj[:1],
 			Window: Grant{Epoch: 40, Until: 110_000}, Silent: true},
 		Abort{Reason: "node n2 (hosting se.sapo) has been silent for 5s"},
 		Abort{Reason: ""},
@@ -84,19 +84,19 @@ func normal(v any) any {
 		if len(x.Hosts) == 0 {
 			x.Hosts = nil
 		}
-		for i := range x.Injects {
-			if len(x.Injects[i].Def) == 0 {
-				x.Injects[i].Def = nil
+		for i := range x.Actions {
+			if len(x.Actions[i].Def) == 0 {
+				x.Actions[i].Def = nil
 			}
 		}
-		if len(x.Injects) == 0 {
-			x.Injects = nil
+		if len(x.Actions) == 0 {
+			x.Actions = nil
 		}
 		return x
 	case Catchup:
 		x.Window = normal(x.Window).(Grant)
-		g := normal(Grant{Hosts: x.Hosts, Injects: x.Injects}).(Grant)
-		x.Hosts, x.Injects = g.Hosts, g.Injects
+		g := normal(Grant{Hosts: x.Hosts, Actions: x.Actions}).(Grant)
+		x.Hosts, x.Actions = g.Hosts, g.Actions
 		return x
 	case Report:
 		if len(x.SentTo) == 0 {
@@ -153,10 +153,12 @@ func TestProtocolMalformed(t *testing.T) {
 		{"grant with a negative Until", []byte{tagGrant, 1, 1, 0, 0, 0}},
 		{"grant with a host past the node count", []byte{tagGrant, 1, 0, 0, 2, 0, 2, 0}},
 		{"grant with 2^32 hosts", []byte{tagGrant, 1, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10, 0}},
-		{"grant with an inject longer than the payload", []byte{tagGrant, 1, 0, 0, 0, 1, 2, 100, 'x'}},
-		{"grant with an inject at Never", append(binary.AppendVarint([]byte{tagGrant, 1, 0, 0, 0, 1}, int64(liaison.Never)), 0)},
+		{"grant with an action longer than the payload", []byte{tagGrant, 1, 0, 0, 0, 1, 3, 'c', 'u', 't', 0, 100, 'x'}},
+		{"grant with an action at Never", append(binary.AppendVarint([]byte{tagGrant, 1, 0, 0, 0, 1, 6, 'i', 'n', 'j', 'e', 'c', 't'}, int64(liaison.Never)), 0)},
+		{"grant with an action of no known kind", Grant{Actions: []Action{{Kind: "explode", Def: []byte("{}")}}}.appendDown(nil)},
+		{"grant with a pause, which is no node's business", Grant{Actions: []Action{{Kind: ActionPause}}}.appendDown(nil)},
 		{"catch-up whose inject comes after what it re-runs", Catchup{Through: 10, Window: Grant{Until: 20},
-			Injects: []Action{{At: 10}}}.appendDown(nil)},
+			Actions: []Action{{Kind: ActionInject, At: 10}}}.appendDown(nil)},
 		{"catch-up whose window ends before what it re-runs", Catchup{Through: 10, Window: Grant{Until: 5}}.appendDown(nil)},
 		{"catch-up whose window is another epoch's", Catchup{Epoch: 3, Window: Grant{Epoch: 2}}.appendDown(nil)},
 		{"expect for node 2^23", []byte{tagExpect, 1, 0x80, 0x80, 0x80, 0x04, 1}},
@@ -196,7 +198,7 @@ func TestCatchupParts(t *testing.T) {
 		Window: Grant{Epoch: 120_000, Until: 3_000_001}}
 	for i := range 2000 {
 		def := []byte(`{"id":"L-` + strings.Repeat("x", 300) + `"}`)
-		c.Injects = append(c.Injects, Action{Kind: ActionInject, At: liaison.Time(i), Def: def})
+		c.Actions = append(c.Actions, Action{Kind: ActionInject, At: liaison.Time(i), Def: def})
 	}
 	const limit = 64 << 10
 	parts, err := c.parts(limit)
@@ -237,7 +239,7 @@ func TestCatchupParts(t *testing.T) {
 	if !done || !reflect.DeepEqual(got, c) {
 		t.Fatalf("reassembled: done %v, equal %v", done, reflect.DeepEqual(got, c))
 	}
-	c.Injects = append(c.Injects, Action{Kind: ActionInject, Def: make([]byte, maxCatchupParts*limit)})
+	c.Actions = append(c.Actions, Action{Kind: ActionInject, Def: make([]byte, maxCatchupParts*limit)})
 	if _, err := c.parts(limit); err == nil {
 		t.Fatal("a catch-up of more than the parts allowed was cut")
 	}

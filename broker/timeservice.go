@@ -39,7 +39,7 @@ import (
 //
 // The service keeps nothing per window: a window's events go to Window
 // and its grant is forgotten once the next is out. With Resume it keeps
-// the live injects granted so far, which is all a replacement node needs
+// the live actions granted so far, which is all a replacement node needs
 // besides what the other nodes send it again (see Catchup).
 
 // Service is the time service of one run.
@@ -196,8 +196,8 @@ type session struct {
 	retried   time.Time // when the current window was last retried (zero: not yet waited on)
 	buf       []byte
 
-	// With Resume only: every inject granted so far, for catch-ups.
-	injects []Action
+	// With Resume only: every action granted so far, for catch-ups.
+	actionLog []Action
 }
 
 func (r *session) init() {
@@ -309,7 +309,7 @@ func (r *session) grant(g Grant) error {
 	}
 	r.prevUntil, r.current = r.current.Until, g
 	if r.s.Resume {
-		r.injects = append(r.injects, g.Injects...)
+		r.actionLog = append(r.actionLog, g.Actions...)
 	}
 	r.grantBuf = g.appendDown(r.grantBuf[:0])
 	r.retried = time.Time{}
@@ -346,6 +346,10 @@ func (r *session) next(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// Every action must find the nodes where it takes effect: a window
+	// starts no later than the earliest (a decision or a cut changes what
+	// agencies do from its time on, as an inject does).
+	start = min(start, r.clock.NextAction())
 	g := Grant{}
 	switch {
 	case start == liaison.Never && s.End == liaison.Never:
@@ -366,8 +370,8 @@ func (r *session) next(ctx context.Context) (bool, error) {
 		r.actions = r.clock.Take(g.Until)
 	}
 	for _, a := range r.actions {
-		if a.Kind == ActionInject {
-			g.Injects = append(g.Injects, a)
+		if ChangesModel(a.Kind) {
+			g.Actions = append(g.Actions, a)
 		}
 	}
 	r.ended, r.until = g.End, g.Until
@@ -559,9 +563,9 @@ func (r *session) catchUp() error {
 		if !silent {
 			n.chunks = n.chunks[:0]
 		}
-		before := r.injects[:len(r.injects)-len(r.current.Injects)]
+		before := r.actionLog[:len(r.actionLog)-len(r.current.Actions)]
 		c := Catchup{Epoch: r.epoch, Node: j, Others: others, Hosts: r.s.hosts, Through: r.prevUntil,
-			Injects: before, Window: r.current, Silent: silent}
+			Actions: before, Window: r.current, Silent: silent}
 		if !silent {
 			n.catchup = &c
 		}

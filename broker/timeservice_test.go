@@ -168,7 +168,7 @@ func TestCatchupOverNATS(t *testing.T) {
 	c := Catchup{Epoch: 115_000, Node: 1, Others: 42, Hosts: make([]int, 3000), Through: 9_000_000,
 		Window: Grant{Epoch: 115_000, Until: 9_000_001}}
 	for i := range 300 {
-		c.Injects = append(c.Injects, Action{Kind: ActionInject, At: liaison.Time(i), Def: []byte(strings.Repeat("i", 500))})
+		c.Actions = append(c.Actions, Action{Kind: ActionInject, At: liaison.Time(i), Def: []byte(strings.Repeat("i", 500))})
 	}
 	r := &session{s: &Service{Conn: svcConn, Subjects: subj}}
 	if err := r.publish(c); err != nil {
