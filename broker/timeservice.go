@@ -476,7 +476,7 @@ func (r *session) tick() error {
 			return stop(fmt.Sprintf("node %s (hosting %s) has been silent for %s; it has stopped or lost its connection",
 				n.name, strings.Join(n.agencies, ", "), d.Round(time.Millisecond)))
 		}
-		n.dead, n.deadSince = true, time.Now()
+		n.dead, n.deadSince, n.catchup = true, time.Now(), nil
 		s.notify(fmt.Sprintf("node %s (hosting %s) has been silent for %s; waiting up to %s for a node to take its place (liaison node ... --agencies for the same agencies)",
 			n.name, strings.Join(n.agencies, ", "), d.Round(time.Millisecond), s.resumeTimeout()))
 	}
@@ -615,7 +615,7 @@ func (r *session) retry() error {
 			return fmt.Errorf("broker: repeating a grant: %w", err)
 		}
 		for _, n := range r.nodes {
-			if n.catchup != nil {
+			if n.catchup != nil && !n.dead {
 				if err := r.publish(*n.catchup); err != nil {
 					return err
 				}
