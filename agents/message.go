@@ -3,9 +3,9 @@ package agents
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 
 	"liaison"
+	"liaison/internal/wire"
 )
 
 // Message kinds on the wire.
@@ -76,71 +76,33 @@ func (m *Message) appendBinary(b []byte) []byte {
 
 var errBadMessage = errors.New("agents: malformed message")
 
+// decode reads a message published by another node: every field is
+// checked (varints whole, indices within int32, a known kind, waits
+// within the hop, a party count the payload can hold, nothing after the
+// end).
 func (m *Message) decode(b []byte) error {
-	var v [10]int64
-	for i := range v {
-		if i == 8 { // flags byte
-			if len(b) == 0 {
-				return errBadMessage
-			}
-			v[i] = int64(b[0])
-			b = b[1:]
-			continue
-		}
-		var n int
-		if i == 2 {
-			var u uint64
-			u, n = binary.Uvarint(b)
-			v[i] = int64(u)
-		} else {
-			v[i], n = binary.Varint(b)
-		}
-		if n <= 0 {
-			return errBadMessage
-		}
-		b = b[n:]
-	}
-	var tail [3]int64 // final, fanout, outage wait
-	for i := range tail {
-		var n int
-		if tail[i], n = binary.Varint(b); n <= 0 {
-			return errBadMessage
-		}
-		b = b[n:]
-	}
-	count, n := binary.Uvarint(b)
-	if n <= 0 || count > uint64(len(b)) { // a party takes at least one byte
-		return errBadMessage
-	}
-	b = b[n:]
+	r := wire.NewReader(b)
+	from, to, seq := r.Int32(), r.Int32(), r.Uvarint()
+	channel, typ, item := r.Int32(), r.Int32(), r.Int32()
+	sentAt, hop := r.Varint(), r.Varint()
+	flags := r.Byte()
+	origin, final := r.Int32(), r.Int32()
+	fanout, outage := r.Varint(), r.Varint()
 	var parties []int32
-	if count > 0 {
-		parties = make([]int32, count)
-	}
-	for i := range parties {
-		p, n := binary.Varint(b)
-		if n <= 0 || p < math.MinInt32 || p > math.MaxInt32 {
-			return errBadMessage
-		}
-		parties[i], b = int32(p), b[n:]
-	}
-	if len(b) != 0 || tail[1] < 0 || tail[2] < 0 || v[7] < tail[1]+tail[2] {
-		return errBadMessage
-	}
-	// Indices must fit their fields (a value cut to 32 bits could name
-	// another agency), times must be within the run's range.
-	for _, x := range [...]int64{v[0], v[1], v[3], v[4], v[5], v[9], tail[0]} {
-		if x < math.MinInt32 || x > math.MaxInt32 {
-			return errBadMessage
+	if n := r.Count(1); n > 0 { // a party takes at least one byte
+		parties = make([]int32, n)
+		for i := range parties {
+			parties[i] = r.Int32()
 		}
 	}
-	if v[6] < 0 || v[7] < 0 || v[6] > int64(liaison.Never)/2 || v[7] > int64(liaison.Never)/2 {
+	// Times are within the run's range, and the hop holds its waits.
+	if r.Done() != nil || flags>>2 > kindConsentRefuse || sentAt < 0 || sentAt > int64(liaison.Never)/2 ||
+		hop > int64(liaison.Never)/2 || fanout < 0 || outage < 0 || fanout > hop || outage > hop-fanout {
 		return errBadMessage
 	}
-	*m = Message{From: int32(v[0]), To: int32(v[1]), Seq: uint64(v[2]), Channel: int32(v[3]),
-		Type: int32(v[4]), Item: int32(v[5]), SentAt: liaison.Time(v[6]),
-		DeliverAt: liaison.Time(v[6] + v[7]), Urgent: v[8]&1 != 0, Relay: v[8]&2 != 0, Kind: uint8(v[8] >> 2),
-		Origin: int32(v[9]), Final: int32(tail[0]), Fanout: liaison.Time(tail[1]),
-		OutageWait: liaison.Time(tail[2]), Parties: parties}
+	*m = Message{From: from, To: to, Seq: seq, Channel: channel, Type: typ, Item: item,
+		SentAt: liaison.Time(sentAt), DeliverAt: liaison.Time(sentAt + hop),
+		Urgent: flags&1 != 0, Relay: flags&2 != 0, Kind: flags >> 2,
+		Origin: origin, Final: final, Fanout: liaison.Time(fanout), OutageWait: liaison.Time(outage), Parties: parties}
 	return nil
 }

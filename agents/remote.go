@@ -29,11 +29,13 @@ type remoteState struct {
 	recvOthers uint64
 
 	// Resilience (see Resilient): this window's messages, the messages
-	// received lately by id, and the window bounds that date them.
+	// received lately by id (with when they are due), and the window
+	// bounds that date them.
 	window            []sent
 	seen              map[msgID]liaison.Time
 	settled, frontier liaison.Time
 	chunks            [][]byte // this window's encoded events
+	limit             int      // cut chunks past limit-128 bytes
 	spare             [][]byte // buffers of earlier windows' chunks, for reuse
 }
 
@@ -112,83 +114,20 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			a.start()
 		}
 	}
-	var epoch, waitFor uint64
+	f := &follower{n: n, link: link}
 	check := time.NewTicker(100 * time.Millisecond)
 	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case g := <-link.Grants():
-			if g.Abort != "" {
-				return fmt.Errorf("agents: node %s: run aborted: %s", n.name, g.Abort)
-			}
-			if g.Node >= 0 && g.Node != link.Index() {
-				continue // for another node
-			}
-			if g.Catchup != nil {
-				// This node replaces one that failed: re-run the windows
-				// so far from what the others send again, then go on.
-				if err := n.catchUp(ctx, link, g); err != nil {
-					return err
-				}
-				epoch = g.Epoch
-				continue
-			}
-			if g.Replay {
-				if g.ReplayNode != link.Index() {
-					r.replay(g.ReplayNode)
-				}
-				continue
-			}
-			if g.Node >= 0 {
-				// The service expects more messages than have arrived.
-				waitFor = g.Expect
-				if err := n.updateIfArrived(link, epoch, &waitFor); err != nil {
-					return err
-				}
-				continue
-			}
-			switch {
-			case g.Epoch < epoch:
-				continue // a repeat of a window long done
-			case g.Resend:
-				// Messages of this window were lost on the way (a server
-				// of the cluster failed): publish them again; receivers
-				// drop the copies they already have.
-				if g.Epoch == epoch {
-					r.republish()
-				}
-				continue
-			case g.Epoch == epoch:
-				// The grant again: our report may have been lost.
-				rep, err := n.report(epoch)
-				if err != nil {
-					return err
-				}
-				if err := link.Report(rep, r.chunks); err != nil {
-					return err
-				}
-				continue
-			case link.Replacement && epoch == 0:
-				continue // a replacement waits for its catch-up
-			}
-			epoch, waitFor = g.Epoch, 0
-			if err := n.runWindow(g, false); err != nil {
+		case d := <-link.Downs():
+			done, err := f.handle(ctx, d)
+			if done || err != nil {
 				return err
-			}
-			rep, err := n.report(epoch)
-			if err != nil {
-				return err
-			}
-			if err := link.Report(rep, r.chunks); err != nil {
-				return err
-			}
-			if g.End {
-				return n.conn.Flush()
 			}
 		case <-n.arrived:
-			if err := n.updateIfArrived(link, epoch, &waitFor); err != nil {
+			if err := f.updateIfArrived(); err != nil {
 				return err
 			}
 		case <-check.C:
@@ -197,6 +136,92 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			}
 		}
 	}
+}
+
+// follower is a node's place in the time protocol: the window it has run,
+// and what the service expects of it.
+type follower struct {
+	n        *Node
+	link     *broker.Node
+	epoch    uint64 // the last window run
+	waitFor  uint64 // report again once this many messages have arrived (0: not asked)
+	caughtUp bool   // a replacement that has had its catch-up
+}
+
+// handle takes one message from the time service; it reports whether the
+// run is over for this node.
+func (f *follower) handle(ctx context.Context, d broker.Down) (bool, error) {
+	n, r, self := f.n, f.n.remote, f.link.Index()
+	switch m := d.(type) {
+	case broker.Abort:
+		return true, fmt.Errorf("agents: node %s: run aborted: %s", n.name, m.Reason)
+	case broker.Catchup:
+		if m.Node != self || !f.link.Replacement || f.caughtUp {
+			return false, nil // for another node, or a repeat
+		}
+		// This node replaces one that failed: re-run the run so far from
+		// what the others send again, then go on.
+		f.caughtUp, f.epoch = true, m.Epoch
+		if err := n.catchUp(ctx, f.link, m); err != nil {
+			return true, err
+		}
+		if m.Window.End {
+			return true, n.conn.Flush()
+		}
+	case broker.Replay:
+		if m.Node != self {
+			r.replay(m.Node)
+		}
+	case broker.Expect:
+		if m.Node == self && m.Epoch == f.epoch {
+			// The service expects more messages than have arrived.
+			f.waitFor = m.Count
+			return false, f.updateIfArrived()
+		}
+	case broker.Resend:
+		// Messages of this window were lost on the way (a server of the
+		// cluster failed): publish them again; receivers drop the copies
+		// they already have.
+		if m.Epoch == f.epoch {
+			r.republish()
+		}
+	case broker.Grant:
+		return f.window(m)
+	}
+	return false, nil
+}
+
+// window runs a granted window and reports it.
+func (f *follower) window(g broker.Grant) (bool, error) {
+	n, r := f.n, f.n.remote
+	switch {
+	case g.Epoch < f.epoch:
+		return false, nil // a repeat of a window long done
+	case f.link.Replacement && !f.caughtUp:
+		return false, nil // a replacement waits for its catch-up
+	case g.Epoch == f.epoch:
+		// The grant again: our report may have been lost.
+		rep, err := n.report(f.epoch)
+		if err != nil {
+			return true, err
+		}
+		return false, f.link.Report(rep, r.chunks)
+	}
+	f.epoch, f.waitFor = g.Epoch, 0
+	if err := n.runWindow(g, false); err != nil {
+		return true, err
+	}
+	rep, err := n.report(f.epoch)
+	if err != nil {
+		return true, err
+	}
+	if err := f.link.Report(rep, r.chunks); err != nil {
+		return true, err
+	}
+	if g.End {
+		return true, n.conn.Flush()
+	}
+	return false, nil
 }
 
 // runWindow runs one granted window. Silent, it only rebuilds state: what
@@ -218,12 +243,12 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	}
 	n.mu.Lock()
 	// Grants come in order: every window before this one has settled, so
-	// any message sent before the last one's end that arrives now is a
+	// any message due before the last one's end that arrives now is a
 	// copy. (A replacement catching up keeps everything.)
 	r.settled, r.frontier = r.frontier, g.Until
 	if r.seen != nil && !silent {
-		for id, sent := range r.seen {
-			if sent < r.settled {
+		for id, due := range r.seen {
+			if due < r.settled {
 				delete(r.seen, id)
 			}
 		}
@@ -235,7 +260,7 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	if !silent {
 		n.logRefusals(r.settled)
 	}
-	for _, a := range g.Injects {
+	for _, a := range g.Actions {
 		if err := n.apply(a); err != nil {
 			return err
 		}
@@ -262,11 +287,11 @@ func (n *Node) runWindow(g broker.Grant, silent bool) error {
 	return n.slowConsumer()
 }
 
-// catchUp re-runs the windows granted before this node replaced a failed
-// one: it waits until the other nodes' messages (sent again) are all in,
-// re-runs every window silently but, unless the failed node had reported
-// it, the current one, and reports that.
-func (n *Node) catchUp(ctx context.Context, link *broker.Node, g broker.Grant) error {
+// catchUp rebuilds the state of the failed node this one replaces: it
+// waits until the other nodes' messages (sent again) are all in, re-runs
+// silently everything before the current window, then the current window,
+// silently too if the failed node had reported it, else reporting it.
+func (n *Node) catchUp(ctx context.Context, link *broker.Node, c broker.Catchup) error {
 	r := n.remote
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -275,12 +300,12 @@ func (n *Node) catchUp(ctx context.Context, link *broker.Node, g broker.Grant) e
 		n.mu.Lock()
 		have := r.recvOthers
 		n.mu.Unlock()
-		if have >= g.Others {
+		if have >= c.Others {
 			break
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("agents: node %s: catching up, %d of the %d messages the other nodes sent have come again after %s",
-				n.name, have, g.Others, catchUpWait)
+				n.name, have, c.Others, catchUpWait)
 		}
 		select {
 		case <-ctx.Done():
@@ -289,20 +314,63 @@ func (n *Node) catchUp(ctx context.Context, link *broker.Node, g broker.Grant) e
 		case <-n.arrived:
 		}
 	}
-	for i, w := range g.Catchup {
-		last := i == len(g.Catchup)-1
-		if err := n.runWindow(w, !last || g.Silent); err != nil {
+	if err := n.setHosts(c.Hosts); err != nil {
+		return err
+	}
+	if err := n.rerun(c.Through, c.Actions); err != nil {
+		return err
+	}
+	w := c.Window
+	w.Hosts = nil // set above; setting them again would reset the counts
+	if err := n.runWindow(w, c.Silent); err != nil {
+		return err
+	}
+	if c.Silent {
+		return nil
+	}
+	rep, err := n.report(c.Epoch)
+	if err != nil {
+		return err
+	}
+	return link.Report(rep, r.chunks)
+}
+
+// rerun re-runs silently every event before through, the live actions
+// among them taking effect at their times. Every message from other nodes
+// is in hand, so the node needs no windows from the service: it runs
+// ahead under its own lookahead. A step from its earliest event t to
+// t+L cannot miss a message it sends itself, which arrives at t+L or
+// later and is taken in before the next step; the node's events are the
+// same however its time is cut into steps (as in RunLocal), so its state
+// ends as the failed node's did.
+func (n *Node) rerun(through liaison.Time, actions []broker.Action) error {
+	n.remote.frontier = through
+	for {
+		if err := n.drain(); err != nil {
 			return err
 		}
-		if last && !g.Silent {
-			rep, err := n.report(g.Epoch)
-			if err != nil {
+		next := n.queue.next()
+		for len(actions) > 0 && actions[0].At <= next {
+			if err := n.apply(actions[0]); err != nil {
 				return err
 			}
-			return link.Report(rep, r.chunks)
+			actions = actions[1:]
+			next = n.queue.next()
+		}
+		if next >= through {
+			return nil
+		}
+		until := min(next+n.m.Lookahead, through)
+		if len(actions) > 0 {
+			until = min(until, actions[0].At)
+		}
+		n.silent = true
+		n.process(&until)
+		n.silent = false
+		if err := n.slowConsumer(); err != nil {
+			return err
 		}
 	}
-	return nil
 }
 
 // catchUpWait bounds how long a replacement waits for the messages the
@@ -324,22 +392,23 @@ func (r *remoteState) replay(j int) {
 
 // updateIfArrived reports again once the count the service expects has
 // arrived.
-func (n *Node) updateIfArrived(link *broker.Node, epoch uint64, waitFor *uint64) error {
-	if *waitFor == 0 {
+func (f *follower) updateIfArrived() error {
+	n := f.n
+	if f.waitFor == 0 {
 		return nil
 	}
 	n.mu.Lock()
 	recv := n.recv
 	n.mu.Unlock()
-	if recv < *waitFor {
+	if recv < f.waitFor {
 		return nil
 	}
-	*waitFor = 0
-	rep, err := n.report(epoch)
+	f.waitFor = 0
+	rep, err := n.report(f.epoch)
 	if err != nil {
 		return err
 	}
-	return link.Update(rep)
+	return f.link.Update(rep)
 }
 
 // report drains the inbox and describes the node. The received count and
@@ -392,7 +461,7 @@ func (r *remoteState) silentSend(m *Message) {
 		n.inbox = append(n.inbox, w)
 		n.recv++
 		if r.seen != nil {
-			r.seen[msgID{m.From, m.Seq}] = m.SentAt
+			r.seen[msgID{m.From, m.Seq}] = m.DeliverAt
 		}
 		n.mu.Unlock()
 	} else if r.keepSent {
@@ -412,16 +481,20 @@ func (r *remoteState) keep(m *Message, subject string, data []byte) {
 }
 
 // duplicate reports whether a message is a copy of one already received;
-// n.mu is held.
+// n.mu is held. A message is published in a window at or after its start
+// and due no sooner, so one due before the last window's end (settled) is
+// a copy; the others are told apart by id, kept until they fall due before
+// settled. (Its send time would not do: a message held for a cut channel
+// keeps the time it was sent when it goes out later.)
 func (r *remoteState) duplicate(m *Message) bool {
-	if m.SentAt < r.settled {
+	if m.DeliverAt < r.settled {
 		return true
 	}
 	id := msgID{m.From, m.Seq}
 	if _, ok := r.seen[id]; ok {
 		return true
 	}
-	r.seen[id] = m.SentAt
+	r.seen[id] = m.DeliverAt
 	return false
 }
 
@@ -453,7 +526,11 @@ func (r *remoteState) record(e *events.Event) {
 // appendEvent encodes an event into this window's chunks, each cut to fit
 // a NATS message.
 func (r *remoteState) appendEvent(e *events.Event) {
-	const limit = broker.MaxPayload - 64
+	if r.limit == 0 {
+		// Room for the message's header and one more event past the cut.
+		r.limit = r.n.conn.PayloadLimit() - 64
+	}
+	limit := r.limit
 	if len(r.chunks) == 0 || len(r.chunks[len(r.chunks)-1]) > limit-128 {
 		if k := len(r.spare); k > 0 {
 			r.chunks = append(r.chunks, r.spare[k-1])

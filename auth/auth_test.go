@@ -384,9 +384,9 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 		t.Fatal(err)
 	}
 	select {
-	case g := <-node.Grants():
-		if g.Abort != "stop" {
-			t.Fatalf("grant %+v", g)
+	case d := <-node.Downs():
+		if a, ok := d.(broker.Abort); !ok || a.Reason != "stop" {
+			t.Fatalf("from the service: %+v", d)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the node got no grant")

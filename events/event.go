@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"liaison"
+	"liaison/internal/wire"
 )
 
 // Kind says what an event records.
@@ -198,78 +199,37 @@ func AppendBinary(b []byte, e *Event) []byte {
 // ErrCorrupt reports a batch that does not decode.
 var ErrCorrupt = errors.New("events: corrupt event batch")
 
-// DecodeBatch appends the events encoded in b to dst.
+// DecodeBatch appends the events encoded in b to dst. Batches come from
+// other processes: every field is checked (varints whole, indices within
+// int32, a known kind), and a bad batch is an error wrapping ErrCorrupt.
 func DecodeBatch(dst []Event, b []byte) ([]Event, error) {
-	r := reader{b: b}
-	for len(r.b) > 0 && r.err == nil {
+	r := wire.NewReader(b)
+	for r.Len() > 0 {
 		var e Event
-		e.T = liaison.Time(r.varint())
-		e.Kind = Kind(r.byte())
-		e.Rank = r.byte()
-		e.Agency = int32(r.varint())
-		e.Seq = r.uvarint()
-		e.MsgFrom = int32(r.varint())
-		e.MsgSeq = r.uvarint()
-		e.Channel = int32(r.varint())
-		e.Type = int32(r.varint())
-		e.Item = int32(r.varint())
-		e.Peer = int32(r.varint())
-		e.Reason = int32(r.varint())
-		e.Value = liaison.Time(r.varint())
-		e.Count = int32(r.varint())
-		e.CauseFrom = int32(r.varint())
-		e.CauseSeq = r.uvarint()
-		e.OutageWait = liaison.Time(r.varint())
-		if r.err == nil && (e.Kind == 0 || e.Kind >= kindEnd) {
-			r.err = fmt.Errorf("%w: kind %d", ErrCorrupt, e.Kind)
+		e.T = liaison.Time(r.Varint())
+		e.Kind = Kind(r.Byte())
+		e.Rank = r.Byte()
+		e.Agency = r.Int32()
+		e.Seq = r.Uvarint()
+		e.MsgFrom = r.Int32()
+		e.MsgSeq = r.Uvarint()
+		e.Channel = r.Int32()
+		e.Type = r.Int32()
+		e.Item = r.Int32()
+		e.Peer = r.Int32()
+		e.Reason = r.Int32()
+		e.Value = liaison.Time(r.Varint())
+		e.Count = r.Int32()
+		e.CauseFrom = r.Int32()
+		e.CauseSeq = r.Uvarint()
+		e.OutageWait = liaison.Time(r.Varint())
+		if err := r.Err(); err != nil {
+			return dst, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
-		if r.err == nil {
-			dst = append(dst, e)
+		if e.Kind == 0 || e.Kind >= kindEnd {
+			return dst, fmt.Errorf("%w: kind %d", ErrCorrupt, e.Kind)
 		}
+		dst = append(dst, e)
 	}
-	return dst, r.err
-}
-
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = ErrCorrupt
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = ErrCorrupt
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) byte() byte {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.b) == 0 {
-		r.err = ErrCorrupt
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
+	return dst, nil
 }

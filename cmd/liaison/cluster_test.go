@@ -36,6 +36,12 @@ func buildBinary(t *testing.T) string {
 // to the other two, and waits until the routes are up.
 func startCluster(t *testing.T) []*server.Server {
 	t.Helper()
+	return startClusterWith(t, nil)
+}
+
+// startClusterWith is startCluster with the servers' options adjusted.
+func startClusterWith(t *testing.T, adjust func(*server.Options)) []*server.Server {
+	t.Helper()
 	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	var srvs []*server.Server
 	for i := range addrs {
@@ -46,7 +52,7 @@ func startCluster(t *testing.T) []*server.Server {
 			}
 		}
 		s, err := broker.StartServer(broker.ServerOptions{Name: fmt.Sprintf("s%d", i+1),
-			Listen: "127.0.0.1:-1", ClusterListen: addrs[i], Routes: routes})
+			Listen: "127.0.0.1:-1", ClusterListen: addrs[i], Routes: routes, Options: adjust})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,9 +79,16 @@ type proc struct {
 
 func startNode(t *testing.T, bin, url, name, patterns string, extra ...string) *proc {
 	t.Helper()
+	return startNodeOf(t, bin, "../../sim/testdata/mixed.yaml", url, name, patterns, extra...)
+}
+
+// startNodeOf starts a node process of the run cluster-test of a scenario
+// file, with seed 11.
+func startNodeOf(t *testing.T, bin, file, url, name, patterns string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"node", "--nats", url, "--run", "cluster-test", "--name", name,
 		"--agencies", patterns, "--seed", "11"}, extra...)
-	args = append(args, "../../sim/testdata/mixed.yaml")
+	args = append(args, file)
 	p := &proc{cmd: exec.Command(bin, args...), done: make(chan error, 1)}
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -14,6 +14,12 @@ import (
 // varint that overflows 64 bits.
 var ErrShort = errors.New("wire: payload ends early or holds a bad varint")
 
+// ErrRange reports a value outside what its field may hold.
+var ErrRange = errors.New("wire: value out of range")
+
+// ErrTrailing reports bytes after the end of a record.
+var ErrTrailing = errors.New("wire: bytes after the end of the record")
+
 // Reader reads primitives from a byte slice. The first failure sticks: later
 // reads return zero values and Err reports it, so a decoder can read a whole
 // record and check once.
@@ -36,47 +42,107 @@ func (r *Reader) Rest() []byte { return r.b }
 
 // Fail records a failure found by the caller (a value out of range), unless
 // one is recorded already.
-func (r *Reader) Fail(err error) {
+func (r *Reader) Fail(err error) { r.fail(err) }
+
+// fail records the first failure and drops what is left, so that later
+// reads return zero values without checking err.
+func (r *Reader) fail(err error) {
 	if r.err == nil {
 		r.err = err
 	}
+	r.b = nil
 }
+
+// Most values in Liaison's payloads (indices, small counts, flags) take one
+// byte: the readers take that case inline and call out for the rest.
 
 // Varint reads a signed varint.
 func (r *Reader) Varint() int64 {
-	if r.err != nil {
-		return 0
+	if b := r.b; len(b) > 0 && b[0] < 0x80 {
+		r.b = b[1:]
+		return int64(b[0]>>1) ^ -int64(b[0]&1)
 	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = ErrShort
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+	return r.varint()
+}
+
+func (r *Reader) varint() int64 {
+	ux := r.uvarint()
+	return int64(ux>>1) ^ -int64(ux&1)
 }
 
 // Uvarint reads an unsigned varint.
 func (r *Reader) Uvarint() uint64 {
-	if r.err != nil {
+	if b := r.b; len(b) > 0 && b[0] < 0x80 {
+		r.b = b[1:]
+		return uint64(b[0])
+	}
+	return r.uvarint()
+}
+
+// uvarint is binary.Uvarint without a call of its own: the slow path of
+// every reader.
+func (r *Reader) uvarint() uint64 {
+	var x uint64
+	var s uint
+	for i, c := range r.b {
+		if i == binary.MaxVarintLen64 {
+			break
+		}
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // more than 64 bits
+			}
+			r.b = r.b[i+1:]
+			return x | uint64(c)<<s
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	r.fail(ErrShort)
+	return 0
+}
+
+// Int32 reads a signed varint that must fit an int32 (indices, counts).
+func (r *Reader) Int32() int32 {
+	if b := r.b; len(b) > 0 && b[0] < 0x80 {
+		r.b = b[1:]
+		return int32(b[0]>>1) ^ -int32(b[0]&1)
+	}
+	return r.int32()
+}
+
+func (r *Reader) int32() int32 {
+	v := r.varint()
+	if int64(int32(v)) != v {
+		r.fail(ErrRange)
 		return 0
 	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = ErrShort
-		return 0
+	return int32(v)
+}
+
+// Bool reads a byte that must be 0 or 1.
+func (r *Reader) Bool() bool {
+	c := r.Byte()
+	if c > 1 {
+		r.fail(ErrRange)
+		return false
 	}
-	r.b = r.b[n:]
-	return v
+	return c == 1
+}
+
+// Done is Err, or ErrTrailing when bytes are left unread: a payload must
+// hold its record and nothing else.
+func (r *Reader) Done() error {
+	if r.err == nil && len(r.b) > 0 {
+		r.fail(ErrTrailing)
+	}
+	return r.err
 }
 
 // Byte reads one byte.
 func (r *Reader) Byte() byte {
-	if r.err != nil {
-		return 0
-	}
 	if len(r.b) == 0 {
-		r.err = ErrShort
+		r.fail(ErrShort)
 		return 0
 	}
 	c := r.b[0]
@@ -93,7 +159,7 @@ func (r *Reader) Bytes() []byte {
 		return nil
 	}
 	if n > uint64(len(r.b)) {
-		r.err = ErrShort
+		r.fail(ErrShort)
 		return nil
 	}
 	out := r.b[:n:n]
@@ -113,7 +179,7 @@ func (r *Reader) Count(min int) int {
 		min = 1
 	}
 	if n > uint64(len(r.b)/min) {
-		r.err = ErrShort
+		r.fail(ErrShort)
 		return 0
 	}
 	return int(n)
