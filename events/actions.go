@@ -120,3 +120,36 @@ func DecidedOf(e *Event) (Decided, bool) {
 	raw := memberOf(e, "decided")
 	return d, e.Kind == DecisionMade && raw != nil && json.Unmarshal(raw, &d) == nil
 }
+
+// nodeMember checks the extra member of an event that arrived from a node
+// in another process and writes it again from its fields: a decision_due's
+// decision, a decided's decision or a reject's refusal, and nothing else.
+func nodeMember(k Kind, raw []byte) ([]byte, bool) {
+	strict := func(key string, v any) bool {
+		body, ok := bytes.CutPrefix(raw, []byte(`"`+key+`":`))
+		if !ok {
+			return false
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		return dec.Decode(v) == nil && !dec.More()
+	}
+	switch k {
+	case DecisionPending:
+		var d DecisionDue
+		if strict("decision", &d) {
+			return Member("decision", d), true
+		}
+	case DecisionMade:
+		var d Decided
+		if strict("decided", &d) {
+			return Member("decided", d), true
+		}
+	case Reject:
+		var d Refusal
+		if strict("reject", &d) {
+			return RejectMember(d), true
+		}
+	}
+	return nil, false
+}

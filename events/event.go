@@ -193,7 +193,7 @@ func AppendBinary(b []byte, e *Event) []byte {
 	b = binary.AppendVarint(b, int64(e.CauseFrom))
 	b = binary.AppendUvarint(b, e.CauseSeq)
 	b = binary.AppendVarint(b, int64(e.OutageWait))
-	return b
+	return wire.AppendBytes(b, e.Raw)
 }
 
 // ErrCorrupt reports a batch that does not decode.
@@ -223,11 +223,21 @@ func DecodeBatch(dst []Event, b []byte) ([]Event, error) {
 		e.CauseFrom = r.Int32()
 		e.CauseSeq = r.Uvarint()
 		e.OutageWait = liaison.Time(r.Varint())
+		raw := r.Bytes()
 		if err := r.Err(); err != nil {
 			return dst, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		if e.Kind == 0 || e.Kind >= kindEnd {
 			return dst, fmt.Errorf("%w: kind %d", ErrCorrupt, e.Kind)
+		}
+		if len(raw) > 0 {
+			// The log writes Raw as it is: only what an agency's event
+			// may carry, re-written from its fields, gets there.
+			clean, ok := nodeMember(e.Kind, raw)
+			if !ok {
+				return dst, fmt.Errorf("%w: a %s event with extra members it does not carry", ErrCorrupt, e.Kind)
+			}
+			e.Raw = clean
 		}
 		dst = append(dst, e)
 	}
