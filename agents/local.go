@@ -303,7 +303,7 @@ func (n *Node) drainLocal() error {
 		// payload is one an agency sent.
 		if !s.inflight.match(msgID{m.From, m.Seq}, m.DeliverAt, w.sum) {
 			n.mu.Lock()
-			n.refuse(n.m.subject(m.Channel, m.To, m.From), m, "no agency sent it as it came: forged, altered or repeated")
+			n.refuse(n.subject(m.Channel, m.To, m.From), m, "no agency sent it as it came: forged, altered or repeated")
 			n.mu.Unlock()
 			continue
 		}

@@ -365,17 +365,25 @@ func (m *Model) Digest() string {
 }
 
 // subject is where a message from one agency to another travels on a
-// channel.
-func (m *Model) subject(c, to, from int32) string {
+// channel, under the sender's name when named is true and as
+// broker.Anonymous otherwise (see Node.subject).
+func (m *Model) subject(c, to, from int32, named bool) string {
+	if !named {
+		return m.channels[c].subjects[to] + broker.Anonymous
+	}
 	return m.channels[c].subjects[to] + m.tokens[from]
 }
 
 // onSubject reports whether subject is where a message from one agency to
-// another travels on a channel (without building the subject).
-func (m *Model) onSubject(subject string, c, to, from int32) bool {
+// another travels on a channel (without building the subject): under the
+// sender's name, or anonymously when anonymous is true.
+func (m *Model) onSubject(subject string, c, to, from int32, anonymous bool) bool {
 	prefix := m.channels[c].subjects[to]
-	return len(subject) == len(prefix)+len(m.tokens[from]) && subject[:len(prefix)] == prefix &&
-		subject[len(prefix):] == m.tokens[from]
+	if len(subject) <= len(prefix) || subject[:len(prefix)] != prefix {
+		return false
+	}
+	last := subject[len(prefix):]
+	return last == m.tokens[from] || anonymous && last == broker.Anonymous
 }
 
 // AgencyIndex returns the index of an agency, or -1.

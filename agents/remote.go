@@ -465,7 +465,7 @@ func (r *remoteState) silentSend(m *Message) {
 		}
 		n.mu.Unlock()
 	} else if r.keepSent {
-		r.logSent(int(dest), sent{m.From, n.m.subject(m.Channel, m.To, m.From), m.appendBinary(nil)})
+		r.logSent(int(dest), sent{m.From, n.subject(m.Channel, m.To, m.From), m.appendBinary(nil)})
 	}
 }
 

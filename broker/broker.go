@@ -281,6 +281,12 @@ func (s Subjects) Message(ch liaison.ChannelID, to, from liaison.AgencyID) strin
 	return s.Inbox(ch, to) + Token(from)
 }
 
+// Anonymous is the sender's token on the subject of a message published
+// where the server does not authenticate agencies: there a sender's name on
+// the subject would vouch for nothing (any client may publish anything), and
+// the receiver relies on the payload alone.
+const Anonymous = "_"
+
 // Inbox is the prefix of every subject on which agency to receives on
 // channel ch; the sender's token completes it.
 func (s Subjects) Inbox(ch liaison.ChannelID, to liaison.AgencyID) string {
