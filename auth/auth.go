@@ -34,13 +34,16 @@ const (
 	// ServiceUser is the time service: it grants windows, takes joins,
 	// reports and the facilitator's control requests, and answers them.
 	ServiceUser = "service"
-	// NodeUser is a node's own link to the time service: it asks to join,
-	// receives grants and reports on time.up.<node>.
-	NodeUser = "node"
 	// FacilitatorUser drives a live exercise: liaison control and liaison
 	// inject.
 	FacilitatorUser = "facilitator"
 )
+
+// NodeUser is the user of the node with the given name (liaison node
+// --name): its link to the time service, allowed to ask to join and to
+// report only under its own name (time.join.<node>, time.up.<node>), so
+// that no node can speak for another, and to receive grants.
+func NodeUser(name string) string { return "node-" + broker.NodeToken(name) }
 
 // Role says what a user is for.
 type Role int
@@ -59,7 +62,7 @@ func (r Role) String() string {
 
 // User is one NATS user of the plan.
 type User struct {
-	ID        string // the agency's id, or ServiceUser, NodeUser, FacilitatorUser
+	ID        string // the agency's id, ServiceUser, FacilitatorUser or NodeUser(name)
 	Role      Role
 	PublicKey string // the nkey the server knows the user by (U...)
 	// Publish and Subscribe are the subjects the user may use, sorted;
@@ -82,7 +85,7 @@ const (
 // fresh nkey.
 type Plan struct {
 	Scenario string
-	Users    []*User // the service, node and facilitator users, then the agencies in the scenario's order
+	Users    []*User // the service and facilitator users, the nodes' in the order given, then the agencies in the scenario's order
 }
 
 // patterns builds every subject a plan names, from the broker's helper with
@@ -100,12 +103,14 @@ func (p patterns) message(ch liaison.ChannelID, to, from liaison.AgencyID) strin
 // inbox matches what agency a receives on ch, from anyone.
 func (p patterns) inbox(ch liaison.ChannelID, a liaison.AgencyID) string { return p.s.InboxAll(ch, a) }
 func (p patterns) grant() string                                         { return p.s.Grant() }
-func (p patterns) join() string                                          { return p.s.Join() }
-func (p patterns) up() string                                            { return p.s.UpAll() }
+func (p patterns) joins() string                                         { return p.s.JoinAll() }
+func (p patterns) ups() string                                           { return p.s.UpAll() }
+func (p patterns) join(node string) string                               { return p.s.Join(node) }
+func (p patterns) up(node string) string                                 { return p.s.Up(node) }
 
 // control matches liaison.<run>.ctl.<verb> (sim.ControlSubject): the
 // run's prefix, as Subjects builds it, then ctl and the verb.
-func (p patterns) control() string { return strings.TrimSuffix(p.s.Join(), "time.join") + "ctl.*" }
+func (p patterns) control() string { return strings.TrimSuffix(p.s.Grant(), "time.grant") + "ctl.*" }
 
 // runs is where every run on a server answers "which runs are there"
 // (sim.RunsSubject).
@@ -121,21 +126,33 @@ func inboxOf(id string) string { return "_INBOX." + id }
 func Members(c *scenarios.Channel) []liaison.AgencyID { return c.Parties() }
 
 // NewPlan makes the plan of a loaded scenario (apply the variant first)
-// with a new nkey for every user.
-func NewPlan(sc *scenarios.Scenario) (*Plan, error) {
+// with a new nkey for every user, and a user for each named node that is
+// to host agencies in another process (liaison node --name); a run in one
+// process needs none.
+func NewPlan(sc *scenarios.Scenario, nodes ...string) (*Plan, error) {
 	p := &Plan{Scenario: sc.Name}
-	reserved := map[string]bool{ServiceUser: true, NodeUser: true, FacilitatorUser: true}
+	reserved := map[string]bool{ServiceUser: true, FacilitatorUser: true}
 	p.Users = append(p.Users,
 		&User{ID: ServiceUser, Role: Service,
 			Publish:   []string{anyRun.grant()},
-			Subscribe: []string{anyRun.join(), anyRun.up(), anyRun.control(), anyRun.runs()},
+			Subscribe: []string{anyRun.joins(), anyRun.ups(), anyRun.control(), anyRun.runs()},
 			Responses: true},
-		&User{ID: NodeUser, Role: Node,
-			Publish:   []string{anyRun.join(), anyRun.up()},
-			Subscribe: []string{anyRun.grant(), inboxOf(NodeUser) + ".>"}},
 		&User{ID: FacilitatorUser, Role: Facilitator,
 			Publish:   []string{anyRun.control(), anyRun.runs()},
 			Subscribe: []string{inboxOf(FacilitatorUser) + ".>"}})
+	for _, name := range nodes {
+		id := NodeUser(name)
+		switch {
+		case name == "" || strings.ContainsAny(name, "\n"):
+			return nil, fmt.Errorf("auth: a node needs a name of one line, not %q", name)
+		case reserved[id]:
+			return nil, fmt.Errorf("auth: node %s would be user %s, which another name already gives; name the nodes apart in letters, digits, - and _", name, id)
+		}
+		reserved[id] = true
+		p.Users = append(p.Users, &User{ID: id, Role: Node,
+			Publish:   []string{anyRun.join(name), anyRun.up(name)},
+			Subscribe: []string{anyRun.grant(), inboxOf(id) + ".>"}})
+	}
 	for _, a := range sc.Agencies {
 		if reserved[string(a.ID)] {
 			return nil, fmt.Errorf("auth: agency %s has the name of Liaison's %s user; rename the agency", a.ID, a.ID)
@@ -235,8 +252,8 @@ func (p *Plan) ServerConfig() string {
 		return "allow: [" + strings.Join(q, ", ") + "]"
 	}
 	for _, u := range p.Users {
-		if u.Role == Agency {
-			fmt.Fprintf(&b, "    # agency %s\n", u.ID)
+		if u.Role == Agency || u.Role == Node {
+			fmt.Fprintf(&b, "    # %s %s\n", u.Role, u.ID)
 		} else {
 			fmt.Fprintf(&b, "    # %s\n", u.Role)
 		}

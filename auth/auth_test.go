@@ -33,7 +33,7 @@ func plan(t *testing.T, variant string) *auth.Plan {
 	if sc, err = sc.Apply(variant); err != nil {
 		t.Fatal(err)
 	}
-	p, err := auth.NewPlan(sc)
+	p, err := auth.NewPlan(sc, "n1", "n2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +83,8 @@ func TestPlanPermissions(t *testing.T) {
 			t.Errorf("%s: role %v, publish %q, subscribe %q;\nwant publish %q, subscribe %q", id, u.Role, u.Publish, u.Subscribe, w[0], w[1])
 		}
 	}
-	if n := len(p.Users); n != 8+3 {
-		t.Errorf("%d users, want 8 agencies and 3 others", n)
+	if n := len(p.Users); n != 8+4 {
+		t.Errorf("%d users, want 8 agencies, the service, the facilitator and 2 nodes", n)
 	}
 	keys := map[string]bool{}
 	for _, u := range p.Users {
@@ -123,19 +123,19 @@ func TestPlanCoversProtocol(t *testing.T) {
 	anyOf := func(patterns []string, subject string) bool {
 		return slices.ContainsFunc(patterns, func(p string) bool { return matches(p, subject) })
 	}
-	svc, node, fac := p.User(auth.ServiceUser), p.User(auth.NodeUser), p.User(auth.FacilitatorUser)
+	svc, node, fac := p.User(auth.ServiceUser), p.User(auth.NodeUser("n1")), p.User(auth.FacilitatorUser)
 	checks := []struct {
 		who     string
 		list    []string
 		subject string
 	}{
 		{"service publishes", svc.Publish, s.Grant()},
-		{"service subscribes", svc.Subscribe, s.Join()},
-		{"service subscribes", svc.Subscribe, s.Up(7)},
+		{"service subscribes", svc.Subscribe, s.Join("n1")},
+		{"service subscribes", svc.Subscribe, s.Up("n7")},
 		{"service subscribes", svc.Subscribe, sim.ControlSubject("need-to-know-XYZ", "inject")},
 		{"service subscribes", svc.Subscribe, sim.RunsSubject},
-		{"node publishes", node.Publish, s.Join()},
-		{"node publishes", node.Publish, s.Up(12)},
+		{"node publishes", node.Publish, s.Join("n1")},
+		{"node publishes", node.Publish, s.Up("n1")},
 		{"node subscribes", node.Subscribe, s.Grant()},
 		{"facilitator publishes", fac.Publish, sim.ControlSubject("r", "pause")},
 		{"facilitator publishes", fac.Publish, sim.RunsSubject},
@@ -150,11 +150,17 @@ func TestPlanCoversProtocol(t *testing.T) {
 	if !svc.Responses || node.Responses || p.User("dk.pet").Responses {
 		t.Error("only the time service answers requests")
 	}
+	// A node may join and report only as itself.
+	for _, subj := range []string{s.Join("n2"), s.Up("n2"), s.JoinAll(), s.UpAll()} {
+		if anyOf(node.Publish, subj) {
+			t.Errorf("node n1 may publish on %s", subj)
+		}
+	}
 	for _, u := range p.Users {
 		if u.Role != auth.Agency {
 			continue
 		}
-		for _, subj := range []string{s.Grant(), s.Join(), s.Up(0), sim.ControlSubject("x", "pause"), sim.RunsSubject} {
+		for _, subj := range []string{s.Grant(), s.Join("n1"), s.Up("n1"), sim.ControlSubject("x", "pause"), sim.RunsSubject} {
 			if anyOf(u.Publish, subj) || anyOf(u.Subscribe, subj) {
 				t.Errorf("agency %s may use %s", u.ID, subj)
 			}
@@ -167,9 +173,26 @@ func TestReservedNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Agencies = append(slices.Clone(sc.Agencies), scenarios.Agency{ID: "node"})
-	if _, err := auth.NewPlan(sc); err == nil || !strings.Contains(err.Error(), "node") {
-		t.Fatalf("an agency named node: %v, want an error naming it", err)
+	for _, c := range []struct {
+		agency string
+		nodes  []string
+		want   string
+	}{
+		{"service", nil, "agency service has the name"},
+		{"facilitator", nil, "agency facilitator has the name"},
+		{"node-a", []string{"a"}, "agency node-a has the name"},
+		{"dk.x", []string{"a.b", "a_b"}, "node a_b would be user node-a_b"},
+		{"dk.x", []string{""}, "a node needs a name"},
+	} {
+		sc := *sc
+		sc.Agencies = append(slices.Clone(sc.Agencies), scenarios.Agency{ID: liaison.AgencyID(c.agency)})
+		if _, err := auth.NewPlan(&sc, c.nodes...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("agency %s, nodes %q: %v, want an error with %q", c.agency, c.nodes, err, c.want)
+		}
+	}
+	// A node's name only has to be distinct as a subject token.
+	if _, err := auth.NewPlan(sc, "node", "a.b"); err != nil {
+		t.Errorf("nodes named node and a.b: %v", err)
 	}
 }
 
@@ -316,7 +339,7 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 	violation(pet, "dk.pet publishing on lo", n)
 	// ... nor to the time service.
 	n = pet.Errors.Permission.Load()
-	pet.Publish(subj.Up(0), []byte("F"))
+	pet.Publish(subj.Up("n1"), []byte("F"))
 	pet.Flush()
 	violation(pet, "dk.pet publishing on the time service's subject", n)
 	// An agency on no channel may do nothing at all: an empty list is not
@@ -351,8 +374,8 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 	// The time service, a node's link and a facilitator do their parts of
 	// the protocol with the real broker code: join by request and reply,
 	// grants, reports and control requests.
-	svc, link, fac := connect(t, auth.ServiceUser), connect(t, auth.NodeUser), connect(t, auth.FacilitatorUser)
-	joins, err := svc.Subscribe(subj.Join(), func(m *nats.Msg) { m.Respond([]byte("ok 0")) })
+	svc, link, fac := connect(t, auth.ServiceUser), connect(t, auth.NodeUser("n1")), connect(t, auth.FacilitatorUser)
+	joins, err := svc.Subscribe(subj.JoinAll(), func(m *nats.Msg) { m.Respond([]byte("ok 0")) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,6 +422,19 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 			t.Errorf("%s: %d errors, last %q", c.Opts.Name, c.Errors.Total(), c.Errors.Last())
 		}
 	}
+	// A node's link cannot speak for another node: not join under its
+	// name, nor report for it.
+	for _, subject := range []string{subj.Join("n2"), subj.Up("n2")} {
+		n = link.Errors.Permission.Load()
+		link.Publish(subject, []byte("F"))
+		link.Flush()
+		violation(link, "node n1 publishing on "+subject, n)
+	}
+	short, cancelShort := context.WithTimeout(ctx, time.Second)
+	defer cancelShort()
+	if _, err := broker.JoinRun(short, link, subj, "n2", "digest", nil); err == nil {
+		t.Fatal("node n1's user joined as n2")
+	}
 	// The node's link cannot hear agencies, nor the service publish
 	// messages as one.
 	n = link.Errors.Permission.Load()
@@ -410,7 +446,7 @@ func checkNeedToKnow(t *testing.T, s *server.Server, p *auth.Plan, connect conne
 	svc.Flush()
 	violation(svc, "service publishing as an agency", n)
 	// Each user hears the answers to its own requests only.
-	for _, pattern := range []string{"_INBOX.>", "_INBOX.node.>"} {
+	for _, pattern := range []string{"_INBOX.>", "_INBOX." + auth.NodeUser("n1") + ".>"} {
 		n = fac.Errors.Permission.Load()
 		fac.Subscribe(pattern, func(*nats.Msg) {})
 		fac.Flush()

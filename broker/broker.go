@@ -309,15 +309,28 @@ func (s Subjects) ChannelAll(ch liaison.ChannelID) string {
 // Grant is where the time service announces windows.
 func (s Subjects) Grant() string { return s.prefix + "time.grant" }
 
-// Join is where nodes ask to take part in the run.
-func (s Subjects) Join() string { return s.prefix + "time.join" }
+// Join is where the node with the given name asks to take part in the
+// run. The name is on the subject (as NodeToken makes it) so that a
+// server can bind each node's user to its own name (liaison auth
+// --node-names): the time service takes a join only when the name in it
+// is the one on its subject.
+func (s Subjects) Join(node string) string { return s.prefix + "time.join." + NodeToken(node) }
 
-// Up is where node n reports to the time service: event batches, counts and
-// next event times, in order on one subject.
-func (s Subjects) Up(node int) string { return s.prefix + "time.up." + strconv.Itoa(node) }
+// JoinAll matches every node's Join subject.
+func (s Subjects) JoinAll() string { return s.prefix + "time.join.*" }
+
+// Up is where the named node reports to the time service: event batches,
+// counts and next event times, in order on one subject. The service
+// attributes a report to the node whose name is on its subject, so a node
+// bound to its own subjects cannot speak for another.
+func (s Subjects) Up(node string) string { return s.prefix + "time.up." + NodeToken(node) }
 
 // UpAll matches every node's Up subject.
 func (s Subjects) UpAll() string { return s.prefix + "time.up.*" }
+
+// NodeToken is a node's name as one subject token (see RunToken); two
+// nodes of a run may not share one.
+func NodeToken(name string) string { return RunToken(name) }
 
 // RunToken makes a string safe as one subject token.
 func RunToken(s string) string {

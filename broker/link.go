@@ -86,6 +86,9 @@ func (a *assembly) add(p catchupPart) (Catchup, bool, error) {
 // service refuses a node whose digest differs from its own, since such a
 // node would not give the same results.
 func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, agencies []liaison.AgencyID) (*Node, error) {
+	if name == "" || strings.ContainsAny(name, "\n") {
+		return nil, fmt.Errorf("broker: a node needs a name of one line, not %q", name)
+	}
 	n := &Node{conn: c, subj: subj, downs: make(chan Down, 16), done: make(chan struct{}), aborted: make(chan struct{})}
 	n.catchupFor.Store(-2)
 	sub, err := c.Subscribe(subj.Grant(), n.receive)
@@ -99,7 +102,7 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, a
 	}
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		msg, err := c.RequestWithContext(rctx, subj.Join(), []byte(req))
+		msg, err := c.RequestWithContext(rctx, subj.Join(name), []byte(req))
 		cancel()
 		pause := 50 * time.Millisecond
 		switch {
@@ -120,7 +123,7 @@ func JoinRun(ctx context.Context, c *Conn, subj Subjects, name, digest string, a
 				} else {
 					n.catchupFor.Store(-1)
 				}
-				n.up = subj.Up(n.index)
+				n.up = subj.Up(name)
 				n.wg.Go(n.heartbeat)
 				return n, nil
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -100,11 +99,9 @@ func (s *Service) Run(ctx context.Context) (liaison.Time, error) {
 	defer close(done)
 	up := make(chan upMsg, 1024)
 	upSub, err := s.Conn.Subscribe(s.Subjects.UpAll(), func(m *nats.Msg) {
-		i := strings.LastIndexByte(m.Subject, '.')
-		node, err := strconv.Atoi(m.Subject[i+1:])
-		if err != nil {
-			return
-		}
+		// The node is the one named on the subject, which a server can
+		// bind to the node's user; never one the payload claims.
+		node := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
 		select {
 		case up <- upMsg{node: node, data: m.Data}:
 		case <-done:
@@ -150,12 +147,13 @@ func (e *stopError) Error() string { return e.err.Error() }
 func stop(why string) error { return &stopError{why: why, err: errors.New("broker: " + why)} }
 
 type upMsg struct {
-	node int
+	node string // the node's token on the subject
 	data []byte
 }
 
 type nodeState struct {
 	name     string
+	token    string // NodeToken(name): its reports come on Up(name)
 	agencies []string
 	seen     time.Time // last message from the node
 	report   Report
@@ -388,10 +386,11 @@ func (r *session) next(ctx context.Context) (bool, error) {
 
 // receive handles one message from a node.
 func (r *session) receive(m upMsg) error {
-	if m.node < 0 || m.node >= len(r.nodes) {
+	i := slices.IndexFunc(r.nodes, func(n *nodeState) bool { return n.token == m.node })
+	if i < 0 {
 		return nil // no such node: nothing to attribute it to
 	}
-	n := r.nodes[m.node]
+	n := r.nodes[i]
 	if n.dead {
 		return nil // what a failed node still had on the wire
 	}
@@ -506,17 +505,25 @@ func (r *session) rejoin(j join) error {
 		}
 		return nil
 	}
+	if j.problem != "" {
+		return reply(j.problem)
+	}
 	want := slices.Sorted(slices.Values(j.agencies))
 	for i, n := range r.nodes {
 		if !n.dead || !slices.Equal(want, slices.Sorted(slices.Values(n.agencies))) {
 			continue
+		}
+		for _, o := range r.nodes {
+			if !o.dead && o.token == NodeToken(j.name) {
+				return reply(fmt.Sprintf("node %s of the run has the name %s on its subjects", o.name, o.token))
+			}
 		}
 		if j.digest != s.Digest {
 			return reply("node " + j.name + " compiled another scenario, variant or seed than the run")
 		}
 		s.notify(fmt.Sprintf("node %s takes the place of %s (hosting %s); it catches up from window %d",
 			j.name, n.name, strings.Join(n.agencies, ", "), r.epoch))
-		n.name, n.dead, n.seen, n.catchingUp, n.asked = j.name, false, time.Now(), true, 0
+		n.name, n.token, n.dead, n.seen, n.catchingUp, n.asked = j.name, NodeToken(j.name), false, time.Now(), true, 0
 		if err := reply(fmt.Sprintf("resume %d", i)); err != nil {
 			return err
 		}
@@ -675,17 +682,23 @@ type join struct {
 	name, digest string
 	agencies     []string
 	reply        string
+	problem      string // why it must be refused whatever the run's state
 }
 
 // listenJoins takes join requests for the whole run: at the start, and
 // later from replacements of failed nodes.
 func (s *Service) listenJoins(done <-chan struct{}) (<-chan join, func(), error) {
 	joins := make(chan join, 64)
-	sub, err := s.Conn.Subscribe(s.Subjects.Join(), func(m *nats.Msg) {
+	sub, err := s.Conn.Subscribe(s.Subjects.JoinAll(), func(m *nats.Msg) {
 		lines := strings.Split(strings.TrimSpace(string(m.Data)), "\n")
 		j := join{name: lines[0], reply: m.Reply}
 		if len(lines) > 1 {
 			j.digest, j.agencies = lines[1], lines[2:]
+		}
+		if tok := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]; tok != NodeToken(j.name) {
+			// Where the server binds node users to their names, a node
+			// may speak only for itself; elsewhere this is a broken node.
+			j.problem = fmt.Sprintf("node %s asked to join on the subject of node %s", j.name, tok)
 		}
 		select {
 		case joins <- j:
@@ -727,9 +740,14 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration, joins <-chan
 				len(nodes), s.Nodes, timeout, strings.Join(missing, ", ")))
 		case j := <-joins:
 			var problems []string
+			if j.problem != "" {
+				problems = append(problems, j.problem)
+			}
 			for _, n := range nodes {
 				if n.name == j.name {
 					problems = append(problems, "a node named "+j.name+" has already joined")
+				} else if n.token == NodeToken(j.name) {
+					problems = append(problems, fmt.Sprintf("node %s has already joined, and the name %s is the same on a subject (%s)", n.name, j.name, n.token))
 				}
 			}
 			if j.digest != s.Digest {
@@ -755,7 +773,7 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration, joins <-chan
 			if err := s.Conn.Publish(j.reply, fmt.Appendf(nil, "ok %d", len(nodes))); err != nil {
 				return nil, fmt.Errorf("broker: answering node %s: %w", j.name, err)
 			}
-			nodes = append(nodes, &nodeState{name: j.name, agencies: j.agencies, seen: time.Now()})
+			nodes = append(nodes, &nodeState{name: j.name, token: NodeToken(j.name), agencies: j.agencies, seen: time.Now()})
 		}
 	}
 	var missing []string

@@ -45,15 +45,19 @@ func TestJoinFailureStopsNodes(t *testing.T) {
 		joins  [][]liaison.AgencyID
 		digest []string
 		want   string
+		names  []string // default n1, n2, ...
 	}{
 		{"timeout", 3, [][]liaison.AgencyID{{"dk.pet"}, {"se.sapo"}}, nil,
-			"2 of 3 nodes joined within 300ms; agencies without a node: no.pst"},
+			"2 of 3 nodes joined within 300ms; agencies without a node: no.pst", nil},
 		{"hosted twice", 3, [][]liaison.AgencyID{{"dk.pet"}, {"dk.pet", "se.sapo"}}, nil,
-			"node n2 was refused: dk.pet is already hosted by node n1"},
+			"node n2 was refused: dk.pet is already hosted by node n1", nil},
 		{"hosted nowhere", 2, [][]liaison.AgencyID{{"dk.pet"}, {"se.sapo"}}, nil,
-			"all 2 nodes joined but no node hosts no.pst"},
+			"all 2 nodes joined but no node hosts no.pst", nil},
 		{"another digest", 2, [][]liaison.AgencyID{{"dk.pet"}, {"se.sapo", "no.pst"}}, []string{"d", "other"},
-			"node n2 was refused: node n2 compiled another scenario"},
+			"node n2 was refused: node n2 compiled another scenario", nil},
+		{"one name on subjects", 2, [][]liaison.AgencyID{{"dk.pet"}, {"se.sapo", "no.pst"}}, nil,
+			"node n.1 was refused: node n_1 has already joined, and the name n.1 is the same on a subject (n_1)",
+			[]string{"n_1", "n.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startTestServer(t, nil)
@@ -71,7 +75,11 @@ func TestJoinFailureStopsNodes(t *testing.T) {
 				if tc.digest != nil {
 					digest = tc.digest[i]
 				}
-				n, err := JoinRun(ctx, testConn(t, srv, "node"), subj, "n"+string(rune('1'+i)), digest, ids)
+				name := "n" + string(rune('1'+i))
+				if tc.names != nil {
+					name = tc.names[i]
+				}
+				n, err := JoinRun(ctx, testConn(t, srv, "node"), subj, name, digest, ids)
 				if err != nil {
 					joinErrs = append(joinErrs, err)
 					continue
@@ -97,12 +105,40 @@ func TestJoinFailureStopsNodes(t *testing.T) {
 					t.Error("a joined node was not told to stop")
 				}
 			}
-			if strings.HasPrefix(tc.want, "node n2 was refused") {
-				if len(joinErrs) != 1 || !strings.Contains(joinErrs[0].Error(), "refused node n2") {
+			if strings.Contains(tc.want, " was refused") {
+				refused := strings.Fields(tc.want)[1]
+				if len(joinErrs) != 1 || !strings.Contains(joinErrs[0].Error(), "refused node "+refused) {
 					t.Errorf("the refused node's join: %v", joinErrs)
 				}
 			}
 		})
+	}
+}
+
+// TestJoinOnAnothersSubject: the time service takes a join only on the
+// subject of the node it names, the subject a server can bind to the
+// node's user; one that names another node ends the join.
+func TestJoinOnAnothersSubject(t *testing.T) {
+	srv := startTestServer(t, nil)
+	subj := NewSubjects("join-subject")
+	svc := &Service{Conn: testConn(t, srv, "service"), Subjects: subj, Nodes: 2, Agencies: []liaison.AgencyID{"dk.pet", "se.sapo"},
+		Lookahead: liaison.Second, End: liaison.Hour, Digest: "d", JoinTimeout: 5 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	svcErr := make(chan error, 1)
+	go func() { _, err := svc.Run(ctx); svcErr <- err }()
+	n1, err := JoinRun(ctx, testConn(t, srv, "n1"), subj, "n1", "d", []liaison.AgencyID{"dk.pet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n1.Close()
+	const want = "node n2 asked to join on the subject of node n1"
+	reply, err := testConn(t, srv, "n2").Request(subj.Join("n1"), []byte("n2\nd\nse.sapo\n"), 5*time.Second)
+	if err != nil || !strings.Contains(string(reply.Data), want) {
+		t.Fatalf("the join on n1's subject: %v %v, want a refusal saying %q", reply, err, want)
+	}
+	if err := <-svcErr; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("service: %v, want %q", err, want)
 	}
 }
 
@@ -141,7 +177,7 @@ func TestCatchupOverNATS(t *testing.T) {
 	subj := NewSubjects("catchup")
 	svcConn := testConn(t, srv, "service")
 	// Answer joins: n1 is an original node, n2 a replacement.
-	if _, err := svcConn.Subscribe(subj.Join(), func(m *nats.Msg) {
+	if _, err := svcConn.Subscribe(subj.JoinAll(), func(m *nats.Msg) {
 		if strings.HasPrefix(string(m.Data), "n2\n") {
 			m.Respond([]byte("resume 1"))
 		} else {

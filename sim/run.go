@@ -186,7 +186,11 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 		}
 	}()
 	for i := range parts {
-		nodeOpts, err := creds(auth.NodeUser)
+		// Nodes in this process need no link to a time service: under
+		// need to know their agencies speak on connections of their own,
+		// and the node's connection publishes nothing. It uses the
+		// service's user (node users are for nodes in other processes).
+		nodeOpts, err := creds(auth.ServiceUser)
 		if err != nil {
 			return nil, err
 		}

@@ -20,18 +20,18 @@ const authScenario = "../../auth/testdata/need-to-know.yaml"
 
 func TestAuthCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "creds")
-	code, stdout, stderr := cli(t, "auth", "-o", dir, authScenario)
+	code, stdout, stderr := cli(t, "auth", "--node-names", "east,west", "-o", dir, authScenario)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "11 users") {
-		t.Errorf("stdout %q does not count 11 users", stdout)
+	if !strings.Contains(stdout, "12 users") || !strings.Contains(stdout, "node-east, node-west") {
+		t.Errorf("stdout %q does not count 12 users, node-east and node-west among them", stdout)
 	}
 	conf, err := os.ReadFile(filepath.Join(dir, auth.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"dk.pet", "fi.supo", "nordic.lo", auth.ServiceUser, auth.NodeUser, auth.FacilitatorUser} {
+	for _, id := range []string{"dk.pet", "fi.supo", "nordic.lo", auth.ServiceUser, auth.NodeUser("east"), auth.NodeUser("west"), auth.FacilitatorUser} {
 		st, err := os.Stat(auth.SeedFile(dir, id))
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v, mode %v", id, err, st.Mode().Perm())

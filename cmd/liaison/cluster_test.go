@@ -334,8 +334,21 @@ func TestNeedToKnowProcesses(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	if code, _, stderr := cli(t, "auth", "-o", dir, "../../sim/testdata/mixed.yaml"); code != exitOK {
+	if code, _, stderr := cli(t, "auth", "--node-names", "n1,n2", "-o", dir, "../../sim/testdata/mixed.yaml"); code != exitOK {
 		t.Fatalf("liaison auth: exit %d: %s", code, stderr)
+	}
+	// A node connects as its own user, which its name picks.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"node", "--nats", "nats://127.0.0.1:1", "--creds", dir, "../../sim/testdata/mixed.yaml"}, "with --creds, --name NAME says which node user"},
+		{[]string{"node", "--nats", "nats://127.0.0.1:1", "--creds", dir, "--name", "n3", "../../sim/testdata/mixed.yaml"}, "no user for node n3 in " + dir + " (node-n3.nk)"},
+	} {
+		code, _, stderr := cli(t, c.args...)
+		if code != exitInvalid || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
 	}
 	opts, err := server.ProcessConfigFile(filepath.Join(dir, auth.ConfigFile))
 	if err != nil {

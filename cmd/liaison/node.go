@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"liaison/agents"
@@ -88,7 +89,19 @@ func (m *Main) node(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
 		return exitInvalid
 	}
-	nodeOpts, err := client.as(auth.NodeUser)
+	if *client.creds != "" && !flagGiven(fs, "name") {
+		fmt.Fprintf(m.Stderr, "liaison node: with --creds, --name NAME says which node user to connect as (%s, which liaison auth --node-names NAME writes)\n",
+			auth.SeedFile(*client.creds, auth.NodeUser("NAME")))
+		return exitInvalid
+	}
+	if seed := auth.SeedFile(*client.creds, auth.NodeUser(*name)); *client.creds != "" {
+		if _, err := os.Stat(seed); err != nil {
+			fmt.Fprintf(m.Stderr, "liaison node: no user for node %s in %s (%s): liaison auth --node-names %s writes it\n",
+				*name, *client.creds, filepath.Base(seed), *name)
+			return exitInvalid
+		}
+	}
+	nodeOpts, err := client.as(auth.NodeUser(*name))
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
 		return exitInvalid
