@@ -70,6 +70,14 @@ type Service struct {
 	// window's end, and the live actions that took effect in it (to be
 	// logged). It runs on the service's goroutine; it may keep the chunks.
 	Window func(chunks [][]byte, until liaison.Time, actions []Action) error
+	// Watch, when set, is asked before each grant, after Window has had
+	// the window before, for the actions the run's record has set off so
+	// far (conditional injects: each takes effect at its time, which is
+	// never before the window's end, since a condition fires at least a
+	// lookahead after it is met) and the earliest time at which the record
+	// may set off more by itself (a timed condition). No window starts
+	// after that time, so a condition met then is seen in time.
+	Watch func() (fired []Action, next liaison.Time)
 	// Speed, when positive, holds simulated time to the wall clock: Speed
 	// simulated seconds per wall second. Zero runs as fast as possible.
 	Speed float64
@@ -339,6 +347,13 @@ func (r *session) next(ctx context.Context) (bool, error) {
 	next := liaison.Never
 	for _, n := range r.nodes {
 		next = min(next, n.report.Next)
+	}
+	if s.Watch != nil {
+		fired, check := s.Watch()
+		for _, a := range fired {
+			r.clock.Script(a)
+		}
+		next = min(next, max(check, r.until))
 	}
 	start, err := r.clock.Next(ctx, next, r.until)
 	if err != nil {

@@ -150,6 +150,18 @@ func (r *Recorder) Watch(specs []TriggerSpec, fire func(item int32, at liaison.T
 	}
 }
 
+// NextCheck is the earliest time at which the Recorder will look at a
+// condition on its own, without any agency acting (an item's deadline, a
+// missing_by check), or liaison.Never. A time service that grants windows
+// must not start one after it, or a condition met then would fire too
+// late: the Recorder sees a window's checks only once it has the window.
+func (r *Recorder) NextCheck() liaison.Time {
+	if len(r.derived) == 0 {
+		return liaison.Never
+	}
+	return r.derived[0].T
+}
+
 // scheduleCheck queues the missing_by check of trigger i.
 func (r *Recorder) scheduleCheck(i int) {
 	tr := &r.triggers[i]

@@ -172,6 +172,14 @@ func seatPlayers(sc *scenarios.Scenario, players []liaison.AgencyID) (*scenarios
 	return &out, nil
 }
 
+// triggerFire is the action that fires a conditional inject whose
+// condition holds: logged as a fire_inject marked trigger, which a replay
+// does not take (the replay fires it again by itself).
+func triggerFire(m *agents.Model, item int32, at liaison.Time) broker.Action {
+	def, _ := json.Marshal(events.ActionDef{ID: m.Names.Items[item], Trigger: true})
+	return broker.Action{Kind: broker.ActionFire, Def: def, At: at}
+}
+
 // watchTriggers lets the recorder fire the scenario's conditional injects:
 // it watches their conditions in the events it records and hands the
 // coordinator a fire_inject for each condition that holds, at the time the
@@ -183,9 +191,8 @@ func watchTriggers(loc *agents.Local, rec *events.Recorder, m *agents.Model, spe
 	var recorded atomic.Int64
 	recorded.Store(-1)
 	rec.Watch(specs, func(item int32, at liaison.Time) {
-		def, _ := json.Marshal(events.ActionDef{ID: m.Names.Items[item], Trigger: true})
 		mu.Lock()
-		due = append(due, broker.Action{Kind: broker.ActionFire, Def: def, At: at})
+		due = append(due, triggerFire(m, item, at))
 		mu.Unlock()
 	})
 	loc.MinAfter = liaison.Never

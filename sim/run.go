@@ -267,8 +267,6 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	var svcErr, recErr error
 	if cfg.ExternalNodes == 0 {
 		nodeErrs, svcErr, recErr = runLocal(ctx, cfg, model, recModel, rec, conns, listens, subj, parts, live, connectAgencies)
-	} else if len(model.Triggers()) > 0 {
-		return nil, errors.New("sim: the scenario has conditional injects (trigger), which need every agency in this process; run it without --nodes")
 	} else {
 		svcErr, recErr = runRemote(ctx, cfg, model, recModel, rec, svcConn, subj, nodes, live)
 	}
@@ -405,35 +403,43 @@ func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, r
 		until   liaison.Time
 		actions []broker.Action
 	}
-	windows := make(chan window, 4)
-	recErr := make(chan error, 1)
-	go func() {
-		var evs []events.Event
+	var evs []events.Event
+	record := func(w window) error {
+		evs = evs[:0]
 		var err error
-		for w := range windows {
-			if err != nil {
-				continue
-			}
-			evs = evs[:0]
-			for _, c := range w.chunks {
-				if evs, err = events.DecodeBatch(evs, c); err != nil {
-					break
-				}
-			}
-			for _, a := range w.actions {
-				if err != nil {
-					break
-				}
-				var e events.Event
-				e, err = actionEvent(a, recModel, rec)
-				evs = append(evs, e)
-			}
-			if err == nil {
-				err = rec.Window(evs, w.until)
+		for _, c := range w.chunks {
+			if evs, err = events.DecodeBatch(evs, c); err != nil {
+				return err
 			}
 		}
-		recErr <- err
-	}()
+		for _, a := range w.actions {
+			e, err := actionEvent(a, recModel, rec)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, e)
+		}
+		return rec.Window(evs, w.until)
+	}
+	windows := make(chan window, 4)
+	recErr := make(chan error, 1)
+	triggers := model.Triggers()
+	if len(triggers) == 0 {
+		go func() {
+			var err error
+			for w := range windows {
+				if err == nil {
+					err = record(w)
+				}
+			}
+			recErr <- err
+		}()
+	} else {
+		// Conditional injects: the recorder, which watches their
+		// conditions, must have each window before the next is granted,
+		// so it records on the service's goroutine (see Service.Watch).
+		recErr <- nil
+	}
 	svc := &broker.Service{
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
@@ -443,6 +449,20 @@ func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, r
 			windows <- window{chunks, until, actions}
 			return nil
 		},
+	}
+	if len(triggers) > 0 {
+		var fired []broker.Action
+		rec.Watch(triggers, func(item int32, at liaison.Time) {
+			fired = append(fired, triggerFire(recModel, item, at))
+		})
+		svc.Window = func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
+			return record(window{chunks, until, actions})
+		}
+		svc.Watch = func() ([]broker.Action, liaison.Time) {
+			f := fired
+			fired = nil
+			return f, rec.NextCheck()
+		}
 	}
 	_, svcErr := svc.Run(ctx)
 	if cfg.Drift != nil {
