@@ -751,6 +751,10 @@ func (s *Service) admit(ctx context.Context, timeout time.Duration, joins <-chan
 					missing = append(missing, string(a))
 				}
 			}
+			if len(missing) == 0 {
+				return nil, stop(fmt.Sprintf("the join failed: %d of %d nodes joined within %s, and they host every agency already: ask for --nodes %d",
+					len(nodes), s.Nodes, timeout, len(nodes)))
+			}
 			return nil, stop(fmt.Sprintf("the join failed: %d of %d nodes joined within %s; agencies without a node: %s",
 				len(nodes), s.Nodes, timeout, strings.Join(missing, ", ")))
 		case j := <-joins:

@@ -49,6 +49,8 @@ func TestJoinFailureStopsNodes(t *testing.T) {
 	}{
 		{"timeout", 3, [][]liaison.AgencyID{{"dk.pet"}, {"se.sapo"}}, nil,
 			"2 of 3 nodes joined within 300ms; agencies without a node: no.pst", nil},
+		{"every agency hosted, a node short", 3, [][]liaison.AgencyID{{"dk.pet"}, {"se.sapo", "no.pst"}}, nil,
+			"2 of 3 nodes joined within 300ms, and they host every agency already: ask for --nodes 2", nil},
 		{"hosted twice", 3, [][]liaison.AgencyID{{"dk.pet"}, {"dk.pet", "se.sapo"}}, nil,
 			"node n2 was refused: dk.pet is already hosted by node n1", nil},
 		{"hosted nowhere", 2, [][]liaison.AgencyID{{"dk.pet"}, {"se.sapo"}}, nil,

@@ -268,7 +268,7 @@ func BenchmarkDistributed(b *testing.B) {
 
 		srvs := startClusterB(b)
 		var procs []*exec.Cmd
-		for k, p := range []string{"g.a0*", "g.a1*", "g.a2*"} {
+		for k, p := range []string{"g.a00*", "g.a01*", "g.a02*"} {
 			cmd := exec.Command(bin, "node", "--nats", srvs[k].ClientURL(), "--run", "bench", "--agencies", p, file)
 			if err := cmd.Start(); err != nil {
 				b.Fatal(err)
