@@ -91,7 +91,6 @@ type Local struct {
 	phase   int          // running, ending, finished
 	err     error
 	idle    chan struct{} // wakes the coordinator: every node is idle
-	joined  int
 }
 
 const (

@@ -92,7 +92,6 @@ type item struct {
 	statusAt    liaison.Time
 	statusSet   bool
 	pending     bool
-	urgent      bool
 	audience    map[string]bool
 	knowers     []Knower
 	knows       map[string]bool
@@ -162,7 +161,6 @@ type state struct {
 	seats    []*seat
 	records  []*record
 	omitted  int
-	notes    int
 }
 
 func newState(info *events.RunInfo, players []string, timeout *float64) *state {
