@@ -77,6 +77,13 @@ func (x *exerciseScript) observe(e *events.Event, n *events.Names) {
 	}
 }
 
+// exerciseSpeed paces the scripted exercise: its facilitator acts when the
+// recorder has seen I-1 (at 1h) and must be taken before I-2 is due (at
+// 10h). At half a simulated day per wall second that leaves 750 ms for the
+// recorder, the script's goroutine and Act on a loaded machine under -race;
+// a full run takes four seconds.
+const exerciseSpeed = 86400 / 2
+
 // TestExerciseActions: in a paced run, a player decides for dk.pet and a
 // facilitator skips, postpones, cuts, restores, changes staff, notes and
 // fires a contingency inject. Each action is in the log at the simulated
@@ -85,7 +92,7 @@ func (x *exerciseScript) observe(e *events.Event, n *events.Names) {
 func TestExerciseActions(t *testing.T) {
 	sc := load(t, "testdata/exercise.yaml")
 	x := &exerciseScript{t: t, done: map[string]bool{}}
-	cfg := sim.Config{Scenario: sc, Seed: 3, Speed: 86400 * 2,
+	cfg := sim.Config{Scenario: sc, Seed: 3, Speed: exerciseSpeed,
 		OnStart: []func(sim.Started){func(s sim.Started) {
 			x.mu.Lock()
 			x.act = s.Act

@@ -73,7 +73,7 @@ func runAcross(t *testing.T, cfg sim.Config, parts [][]int32) []byte {
 func TestActionsAcrossProcesses(t *testing.T) {
 	sc := load(t, "testdata/exercise.yaml")
 	x := &exerciseScript{t: t, done: map[string]bool{}}
-	cfg := sim.Config{Scenario: sc, Seed: 3, Speed: 86400 * 2,
+	cfg := sim.Config{Scenario: sc, Seed: 3, Speed: exerciseSpeed,
 		OnStart: []func(sim.Started){func(s sim.Started) {
 			x.mu.Lock()
 			x.act = s.Act
