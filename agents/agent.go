@@ -728,7 +728,9 @@ func (a *agent) hop(t, delay liaison.Time, to, c, typ, item, origin, final int32
 	depart := a.n.upAt(c, ready)
 	lat := ch.latency.Sample(a.rngNet)
 	a.msgSeq++
-	m := &Message{From: a.ix, To: to, Seq: a.msgSeq, Channel: c, Type: typ, Item: item, SentAt: t,
+	// On the stack: publishing copies what it keeps, and only a held
+	// message outlives this call.
+	m := Message{From: a.ix, To: to, Seq: a.msgSeq, Channel: c, Type: typ, Item: item, SentAt: t,
 		DeliverAt: depart + lat, Urgent: urgent, Kind: kind, Relay: relay, Origin: origin, Final: final,
 		Fanout: delay, OutageWait: depart - ready, Parties: parties}
 	ev := events.Event{T: t, Kind: events.Send, MsgFrom: a.ix, MsgSeq: m.Seq, Channel: c, Type: typ,
@@ -737,11 +739,12 @@ func (a *agent) hop(t, delay liaison.Time, to, c, typ, item, origin, final int32
 	if depart == liaison.Never && !a.n.ending {
 		// A facilitator cut the channel: the message waits until it is
 		// restored (DeliverAt holds the latency meanwhile).
-		m.DeliverAt, m.OutageWait = lat, 0
-		a.n.hold(m)
+		held := m
+		held.DeliverAt, held.OutageWait = lat, 0
+		a.n.hold(&held)
 		return
 	}
-	a.n.publish(m)
+	a.n.publish(&m)
 }
 
 // sendDropped accounts for a message that could not go: it counts as sent

@@ -111,7 +111,10 @@ type channelModel struct {
 	members  []int32
 	latency  scenarios.Dist
 	outages  [][2]liaison.Time
-	subjects []string // by agency index: the prefix of that agency's subjects on this channel (broker.Subjects.Inbox)
+	// subjects, by agency index: that agency's anonymous subject on this
+	// channel (broker.Subjects.Inbox then broker.Anonymous), built once
+	// since most runs publish on it; inbox gives its prefix.
+	subjects []string
 }
 
 type itemModel struct {
@@ -195,7 +198,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		for a, ok := range cm.member {
 			if ok {
 				cm.members = append(cm.members, int32(a))
-				cm.subjects[a] = subj.Inbox(c.ID, m.Names.Agencies[a])
+				cm.subjects[a] = subj.Inbox(c.ID, m.Names.Agencies[a]) + broker.Anonymous
 			}
 		}
 		for _, o := range c.Outages {
@@ -369,16 +372,23 @@ func (m *Model) Digest() string {
 // broker.Anonymous otherwise (see Node.subject).
 func (m *Model) subject(c, to, from int32, named bool) string {
 	if !named {
-		return m.channels[c].subjects[to] + broker.Anonymous
+		return m.channels[c].subjects[to]
 	}
-	return m.channels[c].subjects[to] + m.tokens[from]
+	return m.inbox(c, to) + m.tokens[from]
+}
+
+// inbox is the prefix of every subject on which agency to receives on
+// channel c (broker.Subjects.Inbox).
+func (m *Model) inbox(c, to int32) string {
+	s := m.channels[c].subjects[to]
+	return s[:len(s)-len(broker.Anonymous)]
 }
 
 // onSubject reports whether subject is where a message from one agency to
 // another travels on a channel (without building the subject): under the
 // sender's name, or anonymously when anonymous is true.
 func (m *Model) onSubject(subject string, c, to, from int32, anonymous bool) bool {
-	prefix := m.channels[c].subjects[to]
+	prefix := m.inbox(c, to)
 	if len(subject) <= len(prefix) || subject[:len(prefix)] != prefix {
 		return false
 	}

@@ -112,8 +112,8 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 		}
 		return nil, err
 	}
-	for c := range n.m.channels {
-		ch := &n.m.channels[c]
+	for ci := range n.m.channels {
+		ch := &n.m.channels[ci]
 		all := n.conns == nil && len(ch.members) > 0
 		for _, ix := range ch.members {
 			all = all && n.agents[ix] != nil
@@ -132,7 +132,7 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 			if c == n.conn {
 				c = n.listenConn()
 			}
-			if err := sub(c, ch.subjects[ix]+"*", string(n.m.Names.Agencies[ix])); err != nil {
+			if err := sub(c, n.m.inbox(int32(ci), ix)+"*", string(n.m.Names.Agencies[ix])); err != nil {
 				return fail(err)
 			}
 		}
