@@ -484,6 +484,8 @@ func credentials(cfg Config, sc *scenarios.Scenario) (func(id string) ([]nats.Op
 			}
 			return append([]nats.Option{o}, cfg.ConnectOptions...), nil
 		}, nil, nil
+	case cfg.NeedToKnow && cfg.NATSURL == "" && cfg.Server == nil && cfg.ExternalNodes > 0:
+		return nil, nil, errors.New("sim: need to know on the embedded server keeps its users in memory, where nodes in other processes cannot have them: write them with liaison auth --node-names, start a server with its configuration, and give every process --creds")
 	case cfg.NeedToKnow && cfg.NATSURL == "" && cfg.Server == nil:
 		plan, err := auth.NewPlan(sc)
 		if err != nil {

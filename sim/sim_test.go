@@ -403,6 +403,12 @@ func TestNeedToKnow(t *testing.T) {
 	if !bytes.Equal(logs[0], logs[1]) {
 		t.Fatal("runs with refused publishes are not deterministic")
 	}
+	// Users kept in memory cannot reach nodes in other processes: such a
+	// run is refused before it waits for them.
+	_, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 4, NeedToKnow: true, ExternalNodes: 2})
+	if err == nil || !strings.Contains(err.Error(), "liaison auth --node-names") {
+		t.Fatalf("need to know on the embedded server with nodes elsewhere: %v, want a refusal pointing at liaison auth", err)
+	}
 }
 
 // TestSemantics: a platform post of an AMBER item by a holder other than

@@ -63,10 +63,17 @@ func TestAuthCommand(t *testing.T) {
 		{"auth", "-o", dir},
 		{"auth", "-o", dir, "--variant", "nope", authScenario},
 		{"auth", "-o", dir, "no-such-scenario"},
+		{"auth", "--node-names", "a.b,a_b", "-o", filepath.Join(dir, "clash"), authScenario},
+		// Need to know without the users where they are needed.
+		{"run", "--need-to-know", "--nats", "nats://127.0.0.1:1", authScenario},
+		{"run", "--need-to-know", "--nodes", "2", authScenario},
 	} {
 		if code, _, stderr := cli(t, args...); code != exitInvalid || stderr == "" {
 			t.Errorf("liaison %s: exit %d, stderr %q; want 2 and a message", strings.Join(args, " "), code, stderr)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "clash")); err == nil {
+		t.Error("a refused plan wrote files")
 	}
 }
 

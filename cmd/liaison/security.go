@@ -77,6 +77,9 @@ func (s *securityFlags) Configure(cfg *sim.Config) error {
 	if cfg.NeedToKnow && cfg.NATSURL != "" && cfg.Creds == "" {
 		return errors.New("--need-to-know with --nats needs --creds DIR (liaison auth writes the server's users and their seeds)")
 	}
+	if cfg.NeedToKnow && cfg.NATSURL == "" && cfg.ExternalNodes > 0 {
+		return errors.New("--need-to-know keeps the embedded server's users in memory, where --nodes in other processes cannot have them: write them with liaison auth --node-names, start a server with its configuration, and give every process --creds")
+	}
 	return nil
 }
 
