@@ -28,6 +28,10 @@ type Node struct {
 	// for an arrival (RunLocal): worth it when the run has the process's
 	// cores to itself.
 	Yield bool
+	// JoinTimeout bounds how long a node in its own process (Run) waits
+	// for a time service to admit it; zero waits until the context ends,
+	// since a node may start well before its service.
+	JoinTimeout time.Duration
 
 	m        *Model
 	conn     *broker.Conn

@@ -99,8 +99,17 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	for _, ix := range n.hosted {
 		ids = append(ids, n.m.Names.Agencies[ix])
 	}
-	link, err := broker.JoinRun(ctx, n.conn, n.subj, n.name, n.m.Digest(), ids)
+	jctx := ctx
+	if n.JoinTimeout > 0 {
+		var cancel context.CancelFunc
+		jctx, cancel = context.WithTimeout(ctx, n.JoinTimeout)
+		defer cancel()
+	}
+	link, err := broker.JoinRun(jctx, n.conn, n.subj, n.name, n.m.Digest(), ids)
 	if err != nil {
+		if n.JoinTimeout > 0 && ctx.Err() == nil && jctx.Err() != nil {
+			return fmt.Errorf("agents: node %s: no time service admitted it within %s", n.name, n.JoinTimeout)
+		}
 		return err
 	}
 	defer link.Close()

@@ -468,3 +468,18 @@ func sameAsSingleProcess(t *testing.T, path, what string) {
 		t.Fatal(what)
 	}
 }
+
+// TestNodeJoinTimeout: a node whose time service never comes gives up
+// after --join-timeout, saying so, with exit 1.
+func TestNodeJoinTimeout(t *testing.T) {
+	srv, err := broker.StartServer(broker.ServerOptions{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	code, _, stderr := cli(t, "node", "--nats", srv.ClientURL(), "--join-timeout", "300ms", "--name", "n1",
+		"../../sim/testdata/mixed.yaml")
+	if code != exitFailed || !strings.Contains(stderr, "node n1: no time service admitted it within 300ms") {
+		t.Fatalf("exit %d, %q; want 1 and the timeout", code, stderr)
+	}
+}

@@ -35,6 +35,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	seed := fs.Uint64("seed", 0, "the seed the run uses (default: the scenario's)")
 	name := fs.String("name", "", "this node's `NAME` in the run (default: the host name and process id)")
 	client := addClientFlags(fs)
+	joinTimeout := fs.Duration("join-timeout", 0, "give up, exit 1, when no time service has admitted this node within `D` (default: wait for it)")
 	resume := fs.Bool("resume", false, "keep what this node sends, so that a failed node of the run can be replaced (liaison run --resume); start a replacement with the same --agencies")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
@@ -135,6 +136,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	fmt.Fprintf(m.Stderr, "liaison node %s: hosting %s for run %s\n", *name, strings.Join(ids, ", "), runID)
 	n := agents.NewNode(model, conn, subj, *name, hosted)
 	n.Resilient()
+	n.JoinTimeout = *joinTimeout
 	if *resume {
 		n.KeepSent()
 	}
