@@ -528,10 +528,8 @@ func (r *session) rejoin(j join) error {
 		if !n.dead || !slices.Equal(want, slices.Sorted(slices.Values(n.agencies))) {
 			continue
 		}
-		for _, o := range r.nodes {
-			if !o.dead && o.token == NodeToken(j.name) {
-				return reply(fmt.Sprintf("node %s of the run has the name %s on its subjects", o.name, o.token))
-			}
+		if k := slices.IndexFunc(r.nodes, func(o *nodeState) bool { return !o.dead && o.token == NodeToken(j.name) }); k >= 0 {
+			return reply(fmt.Sprintf("node %s of the run has the name %s on its subjects", r.nodes[k].name, r.nodes[k].token))
 		}
 		if j.digest != s.Digest {
 			return reply("node " + j.name + " compiled another scenario, variant or seed than the run")

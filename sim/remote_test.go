@@ -95,13 +95,21 @@ func TestActionsAcrossProcesses(t *testing.T) {
 	across := runAcross(t, sim.Config{Scenario: sc, Seed: 3, Replay: actions}, [][]int32{{0, 2}, {1, 3}})
 	// Byte for byte: event batches between processes carry the members
 	// agencies' events hold (a decision's proposal, what was decided).
-	if !bytes.Equal(log, across) {
-		want, got := bytes.Split(log, []byte("\n")), bytes.Split(across, []byte("\n"))
-		for i := range min(len(want), len(got)) {
-			if !bytes.Equal(want[i], got[i]) {
-				t.Fatalf("line %d differs across the time protocol:\n got %s\nwant %s", i+1, got[i], want[i])
-			}
-		}
-		t.Fatalf("the replay across the time protocol has %d lines, the exercise %d", len(got), len(want))
+	sameAcross(t, log, across)
+}
+
+// sameAcross fails the test unless the log across the time protocol is
+// the one-process log byte for byte, naming the first line that differs.
+func sameAcross(t *testing.T, want, got []byte) {
+	t.Helper()
+	if bytes.Equal(want, got) {
+		return
 	}
+	w, g := bytes.Split(want, []byte("\n")), bytes.Split(got, []byte("\n"))
+	for i := range min(len(w), len(g)) {
+		if !bytes.Equal(w[i], g[i]) {
+			t.Fatalf("line %d differs across the time protocol:\n got %s\nwant %s", i+1, g[i], w[i])
+		}
+	}
+	t.Fatalf("across the time protocol the log has %d lines, in one process %d", len(g), len(w))
 }

@@ -396,78 +396,76 @@ func record(out <-chan agents.Batch, free chan<- []events.Event, nodes int, end 
 // report their events over NATS window by window.
 func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, rec *events.Recorder,
 	svcConn *broker.Conn, subj broker.Subjects, nodes int, live <-chan broker.Action) (error, error) {
-	// The recorder decodes and writes one window while the nodes run the
-	// next: the pipeline keeps both cores busy.
-	type window struct {
-		chunks  [][]byte
-		until   liaison.Time
-		actions []broker.Action
-	}
 	var evs []events.Event
-	record := func(w window) error {
+	record := func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
 		evs = evs[:0]
 		var err error
-		for _, c := range w.chunks {
+		for _, c := range chunks {
 			if evs, err = events.DecodeBatch(evs, c); err != nil {
 				return err
 			}
 		}
-		for _, a := range w.actions {
+		for _, a := range actions {
 			e, err := actionEvent(a, recModel, rec)
 			if err != nil {
 				return err
 			}
 			evs = append(evs, e)
 		}
-		return rec.Window(evs, w.until)
-	}
-	windows := make(chan window, 4)
-	recErr := make(chan error, 1)
-	triggers := model.Triggers()
-	if len(triggers) == 0 {
-		go func() {
-			var err error
-			for w := range windows {
-				if err == nil {
-					err = record(w)
-				}
-			}
-			recErr <- err
-		}()
-	} else {
-		// Conditional injects: the recorder, which watches their
-		// conditions, must have each window before the next is granted,
-		// so it records on the service's goroutine (see Service.Watch).
-		recErr <- nil
+		return rec.Window(evs, until)
 	}
 	svc := &broker.Service{
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
 		Resume: cfg.Resume, Notify: cfg.Notify, StallTimeout: cfg.StallTimeout,
 		Speed: cfg.Speed, Live: live, Script: cfg.Replay, Accept: newActionCheck(model).accept,
-		Window: func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
-			windows <- window{chunks, until, actions}
-			return nil
-		},
 	}
-	if len(triggers) > 0 {
+	run := func() error {
+		_, err := svc.Run(ctx)
+		if cfg.Drift != nil {
+			*cfg.Drift = svc.Drift
+		}
+		return err
+	}
+	if triggers := model.Triggers(); len(triggers) > 0 {
+		// Conditional injects: the recorder, which watches their
+		// conditions, must have each window before the next is granted,
+		// so it records on the service's goroutine (see Service.Watch).
 		var fired []broker.Action
 		rec.Watch(triggers, func(item int32, at liaison.Time) {
 			fired = append(fired, triggerFire(recModel, item, at))
 		})
-		svc.Window = func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
-			return record(window{chunks, until, actions})
-		}
+		svc.Window = record
 		svc.Watch = func() ([]broker.Action, liaison.Time) {
 			f := fired
 			fired = nil
 			return f, rec.NextCheck()
 		}
+		return run(), nil
 	}
-	_, svcErr := svc.Run(ctx)
-	if cfg.Drift != nil {
-		*cfg.Drift = svc.Drift
+	// Otherwise the recorder decodes and writes one window while the nodes
+	// run the next: the pipeline keeps both cores busy.
+	type window struct {
+		chunks  [][]byte
+		until   liaison.Time
+		actions []broker.Action
 	}
+	windows := make(chan window, 4)
+	recErr := make(chan error, 1)
+	go func() {
+		var err error
+		for w := range windows {
+			if err == nil {
+				err = record(w.chunks, w.until, w.actions)
+			}
+		}
+		recErr <- err
+	}()
+	svc.Window = func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
+		windows <- window{chunks, until, actions}
+		return nil
+	}
+	svcErr := run()
 	close(windows)
 	return svcErr, <-recErr
 }

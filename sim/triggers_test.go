@@ -54,13 +54,5 @@ func TestConditionalInjects(t *testing.T) {
 	// grant, so a condition met in a window (or a missing_by that falls in
 	// quiet time) fires as it does in one process.
 	across := runAcross(t, sim.Config{Scenario: sc, Seed: 1}, [][]int32{{0, 2}, {1, 3}})
-	if !bytes.Equal(log, across) {
-		want, got := bytes.Split(log, []byte("\n")), bytes.Split(across, []byte("\n"))
-		for i := range min(len(want), len(got)) {
-			if !bytes.Equal(want[i], got[i]) {
-				t.Fatalf("line %d differs across the time protocol:\n got %s\nwant %s", i+1, got[i], want[i])
-			}
-		}
-		t.Fatalf("across the time protocol the log has %d lines, in one process %d", len(got), len(want))
-	}
+	sameAcross(t, log, across)
 }
