@@ -169,7 +169,7 @@ func (n *Node) apply(a broker.Action) error {
 		item := n.m.itemIndex(d.ID)
 		at := a.At
 		if a.Kind == broker.ActionPostpone {
-			at = max(a.At, liaison.Time(*d.AtSeconds*1000+0.5))
+			at = d.PostponedTo(a.At)
 		}
 		st.moved[item] = at
 		if ag := n.agents[n.m.items[item].to]; ag != nil {

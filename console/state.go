@@ -42,6 +42,7 @@ type obs struct {
 	value   liaison.Time
 	count   int32
 	def     []byte // a live action's definition, or a live inject's
+	inject  *events.InjectDef
 	due     *events.DecisionDue
 	decided *events.Decided
 }
@@ -62,6 +63,7 @@ func observed(e *events.Event, n *events.Names) obs {
 	switch {
 	case e.Kind == events.LiveInject:
 		o.def = bytes.Clone(events.InjectJSON(e))
+		o.inject, _ = events.LiveInjectOf(e)
 	case e.Kind.IsAction():
 		o.def = bytes.Clone(events.ActionOf(e))
 	case e.Kind == events.DecisionPending:
@@ -257,21 +259,11 @@ func (s *state) apply(o obs) {
 			st.addType(o.typ)
 		}
 	case events.LiveInject:
-		var d events.InjectDef
-		if json.Unmarshal(o.def, &d) != nil {
+		d := o.inject
+		if d == nil {
 			break
 		}
-		desc := events.ItemDesc{ID: string(d.ID), AtSeconds: secs(o.t), To: string(d.To), From: d.From,
-			Type: string(d.Type), Summary: d.Summary, TLP: d.TLP, OriginatorControl: d.OriginatorControl,
-			Originator: string(d.Originator)}
-		for _, a := range d.Audience {
-			desc.Audience = append(desc.Audience, string(a))
-		}
-		if d.DeadlineSeconds > 0 {
-			dl := d.DeadlineSeconds
-			desc.DeadlineSeconds = &dl
-		}
-		if it := s.addItem(desc, true, false); it != nil {
+		if it := s.addItem(d.Desc(o.t), true, false); it != nil {
 			s.setStatus(it, "fired", o.t, false)
 		}
 		s.logged(o.t, broker.ActionInject, o.def, "live inject "+string(d.ID)+" to "+string(d.To))

@@ -31,6 +31,15 @@ type ActionDef struct {
 	Trigger bool `json:"trigger,omitempty"`
 }
 
+// PostponedTo is when a postponed inject fires: the time the action asks
+// for (to the millisecond, rounded as the engine rounds it), and never
+// before the action itself took effect, at. Everything that replays a
+// postpone (the engine, the recorder, a log's reader, the action check)
+// reads it here, so that they agree to the millisecond.
+func (d *ActionDef) PostponedTo(at liaison.Time) liaison.Time {
+	return max(at, liaison.Time(*d.AtSeconds*1000+0.5))
+}
+
 // The choices of a player's decision.
 const (
 	ChooseShare = "share"
@@ -105,6 +114,14 @@ func ActionOf(e *Event) []byte {
 		return nil
 	}
 	return memberOf(e, "action")
+}
+
+// ActionDefOf returns the definition a live action's record carries,
+// decoded.
+func ActionDefOf(e *Event) (ActionDef, bool) {
+	var d ActionDef
+	raw := ActionOf(e)
+	return d, raw != nil && json.Unmarshal(raw, &d) == nil
 }
 
 // DecisionDueOf returns what a decision_due event says.

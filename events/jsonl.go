@@ -112,6 +112,22 @@ type InjectDef struct {
 	Urgent            bool                `json:"urgent,omitempty"`
 }
 
+// Desc describes the inject as the run header describes a scenario's
+// injects, fired at at: how the log's reader and live views list it.
+func (d *InjectDef) Desc(at liaison.Time) ItemDesc {
+	desc := ItemDesc{ID: string(d.ID), AtSeconds: at.Seconds(), To: string(d.To), From: d.From,
+		Type: string(d.Type), Summary: d.Summary, TLP: d.TLP, OriginatorControl: d.OriginatorControl,
+		Originator: string(d.Originator), Audience: make([]string, len(d.Audience))}
+	for i, a := range d.Audience {
+		desc.Audience[i] = string(a)
+	}
+	if d.DeadlineSeconds > 0 {
+		dl := d.DeadlineSeconds
+		desc.DeadlineSeconds = &dl
+	}
+	return desc
+}
+
 const injectKey = `"inject":`
 
 // InjectMember returns the extra member (Event.Raw) of a live_inject event

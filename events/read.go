@@ -552,16 +552,7 @@ func (r *Reader) liveInject(rec *Record, raw json.RawMessage, item string, b []b
 	if !(d.DeadlineSeconds >= 0) {
 		return r.errorf(column(b, "inject"), "live_inject %s: deadline_seconds must not be negative", d.ID)
 	}
-	desc := ItemDesc{ID: string(d.ID), AtSeconds: rec.T.Seconds(), To: string(d.To), From: d.From,
-		Type: string(d.Type), Summary: d.Summary, TLP: d.TLP, OriginatorControl: d.OriginatorControl,
-		Originator: string(d.Originator), Audience: make([]string, len(d.Audience))}
-	for i, a := range d.Audience {
-		desc.Audience[i] = string(a)
-	}
-	if d.DeadlineSeconds > 0 {
-		dl := d.DeadlineSeconds
-		desc.DeadlineSeconds = &dl
-	}
+	desc := d.Desc(rec.T)
 	if msg := r.addItem(desc, d.Audience, rec.T, d.DeadlineSeconds); msg != "" {
 		return r.errorf(column(b, "inject"), "live_inject: %s", msg)
 	}

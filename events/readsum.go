@@ -1,7 +1,6 @@
 package events
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -66,9 +65,8 @@ func (t *Tally) Add(rec *Record) error {
 	case FireInject:
 		t.rec.MoveItem(rec.Item, rec.T)
 	case PostponeInject:
-		var d ActionDef
-		if json.Unmarshal(ActionOf(&rec.Event), &d) == nil && d.AtSeconds != nil {
-			t.rec.MoveItem(rec.Item, max(rec.T, liaison.Time(*d.AtSeconds*1000+0.5)))
+		if d, ok := ActionDefOf(&rec.Event); ok && d.AtSeconds != nil {
+			t.rec.MoveItem(rec.Item, d.PostponedTo(rec.T))
 		}
 	}
 	t.batch = append(t.batch, rec.Event)

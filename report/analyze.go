@@ -330,13 +330,11 @@ func Build(lg *Log) (*Report, error) {
 	r := &Report{loc: loc, start: start, Live: []LiveAction{}, Items: []ItemReport{}, Timeline: []Learning{},
 		Channels: []ChannelReport{}, Agencies: []AgencyReport{}, Deadlines: []DeadlineMissed{}, Drops: []Drop{},
 		Findings: []Finding{}}
-	wall := func(sec float64) string {
-		return start.Add(time.Duration(ms(sec)) * time.Millisecond).In(loc).Format("Mon 2 Jan 2006 15:04 MST")
-	}
+	wall := r.wall
 	end := sum.EndSeconds
 	r.Overview = Overview{Scenario: info.Scenario, Title: info.Title, Seed: info.Seed, Variant: info.Variant,
 		TimeZone: loc.String(), Start: start.In(loc).Format(time.RFC3339),
-		End: start.Add(time.Duration(ms(end)) * time.Millisecond).In(loc).Format(time.RFC3339), EndSeconds: end,
+		End: r.at(end).Format(time.RFC3339), EndSeconds: end,
 		Agencies: info.Agencies, Channels: info.Channels, Info: info, Messages: sum.Messages}
 
 	// The summary's figures, and what only a report shows: waits by

@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -338,8 +337,8 @@ func observations(r *Report, lg *Log, o *ObjectiveReport) []Observation {
 			out = append(out, Observation{TSeconds: rec.T.Seconds(), At: r.wall(rec.T.Seconds()), Kind: "decision",
 				Agency: string(lg.Names.Agencies[rec.Agency]), Item: string(lg.Names.Items[rec.Item]), Text: decisionText(d)})
 		case events.Note:
-			var d events.ActionDef
-			if json.Unmarshal(events.ActionOf(&rec.Event), &d) != nil || strings.TrimSpace(d.Objective) != o.Objective {
+			d, ok := events.ActionDefOf(&rec.Event)
+			if !ok || strings.TrimSpace(d.Objective) != o.Objective {
 				continue
 			}
 			out = append(out, Observation{TSeconds: rec.T.Seconds(), At: r.wall(rec.T.Seconds()), Kind: "note",

@@ -58,7 +58,7 @@ func (c *actionCheck) accept(a broker.Action) error {
 		if a.Kind == broker.ActionSkip {
 			c.at[item] = liaison.Never
 		} else {
-			c.at[item] = max(a.At, liaison.Time(*d.AtSeconds*1000+0.5))
+			c.at[item] = d.PostponedTo(a.At)
 		}
 	case broker.ActionFire:
 		item := c.m.ItemByID(d.ID)

@@ -155,7 +155,7 @@ func actionEvent(a broker.Action, m *agents.Model, rec *events.Recorder) (events
 		rec.SkipItem(e.Item)
 	case broker.ActionPostpone:
 		e.Item = m.ItemByID(d.ID)
-		rec.MoveItem(e.Item, max(a.At, liaison.Time(*d.AtSeconds*1000+0.5)))
+		rec.MoveItem(e.Item, d.PostponedTo(a.At))
 	case broker.ActionFire:
 		e.Item = m.ItemByID(d.ID)
 		rec.MoveItem(e.Item, a.At)
@@ -204,9 +204,10 @@ func ReadActions(name string, r io.Reader) ([]broker.Action, error) {
 			if !rec.Kind.IsAction() {
 				continue
 			}
-			var d events.ActionDef
-			if rec.Kind == events.FireInject && json.Unmarshal(events.ActionOf(&rec.Event), &d) == nil && d.Trigger {
-				continue // the run fires it again by itself
+			if rec.Kind == events.FireInject {
+				if d, ok := events.ActionDefOf(&rec.Event); ok && d.Trigger {
+					continue // the run fires it again by itself
+				}
 			}
 			for kind, k := range actionKinds {
 				if k == rec.Kind {
