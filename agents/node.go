@@ -45,14 +45,17 @@ type Node struct {
 	queue eventHeap
 
 	// Arrivals, filled by the subscriptions' callbacks.
-	mu      sync.Mutex
-	inbox   []*work
-	slab    []work // arrivals are allocated in blocks: one allocation per 256
-	recv    uint64
-	bad     error
-	refused []refusal     // arrivals refused, not yet logged
-	rejects uint64        // reject events so far, for their order
-	arrived chan struct{} // wakes the node: an arrival, or news from its peers
+	mu    sync.Mutex
+	inbox []*work
+	slab  []work // arrivals are allocated in blocks: one allocation per 256
+	recv  uint64
+	// lateRefused counts arrivals refused after recv counted them (see
+	// drainCounted); only the node's goroutine touches it.
+	lateRefused uint64
+	bad         error
+	refused     []refusal     // arrivals refused, not yet logged
+	rejects     uint64        // reject events so far, for their order
+	arrived     chan struct{} // wakes the node: an arrival, or news from its peers
 
 	hostOf []int32  // node index of every agency
 	sentTo []uint64 // messages published, by destination node

@@ -407,7 +407,7 @@ func (f *follower) updateIfArrived() error {
 		return nil
 	}
 	n.mu.Lock()
-	recv := n.recv
+	recv := n.recv - n.lateRefused
 	n.mu.Unlock()
 	if recv < f.waitFor {
 		return nil
@@ -452,9 +452,21 @@ func (n *Node) drainCounted() (uint64, error) {
 		if m.To < 0 || int(m.To) >= len(n.agents) || n.agents[m.To] == nil {
 			return recv, fmt.Errorf("agents: node %s received a message for %d, which it does not host", n.name, m.To)
 		}
+		// The item and type tables grow with live injects on this
+		// goroutine, so their bounds are checked here rather than in
+		// take. Across processes nothing lists what was sent: a forged
+		// message that gets this far is refused, and not counted as
+		// received, since no node counted it as sent.
+		if int(m.Item) >= len(n.m.items) || int(m.Type) >= len(n.m.Names.Types) {
+			n.mu.Lock()
+			n.refuse(n.subject(m.Channel, m.To, m.From), m, "type or item out of range")
+			n.mu.Unlock()
+			n.lateRefused++
+			continue
+		}
 		n.deliverLater(w)
 	}
-	return recv, nil
+	return recv - n.lateRefused, nil
 }
 
 // silentSend is a send while a window is re-run: others have had the

@@ -703,6 +703,9 @@ type join struct {
 func (s *Service) listenJoins(done <-chan struct{}) (<-chan join, func(), error) {
 	joins := make(chan join, 64)
 	sub, err := s.Conn.Subscribe(s.Subjects.JoinAll(), func(m *nats.Msg) {
+		if m.Reply == "" {
+			return // no node asks without waiting for the answer
+		}
 		lines := strings.Split(strings.TrimSpace(string(m.Data)), "\n")
 		j := join{name: lines[0], reply: m.Reply}
 		if len(lines) > 1 {

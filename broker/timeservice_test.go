@@ -129,6 +129,10 @@ func TestJoinOnAnothersSubject(t *testing.T) {
 	defer cancel()
 	svcErr := make(chan error, 1)
 	go func() { _, err := svc.Run(ctx); svcErr <- err }()
+	// A join that waits for no answer is no node's: it is ignored.
+	if err := testConn(t, srv, "stray").Publish(subj.Join("n9"), []byte("\x00garbage")); err != nil {
+		t.Fatal(err)
+	}
 	n1, err := JoinRun(ctx, testConn(t, srv, "n1"), subj, "n1", "d", []liaison.AgencyID{"dk.pet"})
 	if err != nil {
 		t.Fatal(err)

@@ -224,3 +224,46 @@ func TestImpersonationRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestForgedAcrossProcesses: across the time protocol nothing lists what
+// was sent, so a forged message with a fresh number and an item or type
+// beyond the scenario's tables gets past the subscription's checks. The
+// node refuses it when it takes it in, logs a reject, does not count it as
+// received, and the run completes with the log of an undisturbed one.
+func TestForgedAcrossProcesses(t *testing.T) {
+	sc := load(t, "testdata/mixed.yaml")
+	_, clean := run(t, sim.Config{Scenario: sc, Seed: 11})
+	var once sync.Once
+	var forged atomic.Int64
+	cfg := sim.Config{Scenario: sc, Seed: 11, OnStart: []func(sim.Started){func(s sim.Started) {
+		peer, err := broker.Connect("", s.Server, "hostile peer")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(peer.Close)
+		peer.Subscribe(broker.NewSubjects(s.RunID).ChannelAll("dk-national"), func(m *nats.Msg) {
+			once.Do(func() {
+				for field, v := range map[int]int64{4: 1 << 20, 5: 1 << 20} { // type, item
+					b, ok := replaceVarint(m.Data, 2, 1<<30+int64(field)) // a number no agency used
+					if ok {
+						b, ok = replaceVarint(b, field, v)
+					}
+					if ok {
+						peer.Publish(m.Subject, b)
+						forged.Add(1)
+					}
+				}
+			})
+		})
+		peer.Flush()
+	}}}
+	across := runAcross(t, cfg, [][]int32{{0, 2, 4, 6, 8}, {1, 3, 5, 7}})
+	if forged.Load() != 2 {
+		t.Fatalf("%d forged messages published, want 2", forged.Load())
+	}
+	if n := bytes.Count(across, []byte(`"kind":"reject"`)); n != 2 {
+		t.Errorf("%d reject events for 2 forged messages", n)
+	}
+	sameAcross(t, clean, withoutRejects(across))
+}
