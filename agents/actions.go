@@ -319,9 +319,7 @@ func (n *Node) dropHeld(end liaison.Time) {
 	}
 	for c, held := range n.acts.held {
 		for _, m := range held {
-			n.agents[m.From].emit(events.Event{T: end, Kind: events.Drop, MsgFrom: m.From, MsgSeq: m.Seq,
-				Channel: int32(c), Type: m.Type, Item: m.Item, Peer: m.To,
-				Reason: events.ReasonIndex(liaison.DropRunEnd)})
+			n.agents[m.From].emit(m.dropEvent(end, liaison.DropRunEnd))
 		}
 		n.acts.held[c] = nil
 	}

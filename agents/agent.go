@@ -172,6 +172,26 @@ func noEvent(t liaison.Time, k events.Kind) events.Event {
 	return events.Event{T: t, Kind: k, MsgFrom: -1, Channel: -1, Type: -1, Item: -1, Peer: -1, Reason: -1, CauseFrom: -1}
 }
 
+// event is an event of kind k at t about the work: its item and type, and
+// the message it came as, if it did.
+func (w *work) event(t liaison.Time, k events.Kind) events.Event {
+	ev := noEvent(t, k)
+	ev.Item, ev.Type = w.item, w.typ
+	if w.fromMsg {
+		ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
+	}
+	return ev
+}
+
+// causedBy names the work's message as the cause of what the agency sends
+// next (none for an inject).
+func (a *agent) causedBy(w *work) {
+	a.causeFrom, a.causeSeq = -1, 0
+	if w.fromMsg {
+		a.causeFrom, a.causeSeq = w.msg.From, w.msg.Seq
+	}
+}
+
 func (a *agent) handle(e *qevent) {
 	switch e.prio {
 	case prioDeliver:
@@ -263,11 +283,8 @@ func (a *agent) open(t liaison.Time) liaison.Time {
 func (a *agent) enqueue(t liaison.Time, w *work) {
 	opens := a.open(t)
 	if opens > t {
-		ev := noEvent(t, events.Hold)
-		ev.Item, ev.Type, ev.Value = w.item, w.typ, opens
-		if w.fromMsg {
-			ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
-		}
+		ev := w.event(t, events.Hold)
+		ev.Value = opens
 		a.emit(ev)
 	}
 	a.pushWork(w)
@@ -298,20 +315,14 @@ func (a *agent) dispatchOpen(t, opens liaison.Time) {
 	for a.free > 0 && len(a.queue) > 0 {
 		w := a.popWork()
 		a.free--
-		ev := noEvent(t, events.HandleStart)
-		ev.Item, ev.Type, ev.Value, ev.Peer = w.item, w.typ, t-w.arrival, w.origin
+		ev := w.event(t, events.HandleStart)
+		ev.Value, ev.Peer = t-w.arrival, w.origin
 		ev.Count = int32(len(a.queue))
-		if w.fromMsg {
-			ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
-		}
 		a.emit(ev)
 		if w.item >= 0 && !a.knows[w.item] && (!w.fromMsg || w.msg.Kind == kindPlain && !w.msg.Relay) {
 			a.knows[w.item] = true
-			k := noEvent(t, events.Know)
-			k.Item, k.Type, k.Peer, k.Value = w.item, w.typ, w.origin, t-a.n.itemAt(w.item)
-			if w.fromMsg {
-				k.MsgFrom, k.MsgSeq = w.msg.From, w.msg.Seq
-			}
+			k := w.event(t, events.Know)
+			k.Peer, k.Value = w.origin, t-a.n.itemAt(w.item)
 			a.emit(k)
 		}
 		d := a.def.handlingFor(a.m, w.typ).Sample(a.rngHandle)
@@ -322,21 +333,15 @@ func (a *agent) dispatchOpen(t, opens liaison.Time) {
 
 func (a *agent) finish(t liaison.Time, w *work) {
 	a.free++
-	ev := noEvent(t, events.HandleEnd)
-	ev.Item, ev.Type, ev.Value, ev.Peer = w.item, w.typ, w.handled, w.origin
-	if w.fromMsg {
-		ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
-	}
+	ev := w.event(t, events.HandleEnd)
+	ev.Value, ev.Peer = w.handled, w.origin
 	a.emit(ev)
 	kind := kindPlain
 	if w.fromMsg {
 		kind = w.msg.Kind
 	}
 	// Whatever this handling sends, it sends because of this message.
-	a.causeFrom, a.causeSeq = -1, 0
-	if w.fromMsg {
-		a.causeFrom, a.causeSeq = w.msg.From, w.msg.Seq
-	}
+	a.causedBy(w)
 	switch {
 	case w.fromMsg && w.msg.Relay:
 		a.relay(t, &w.msg)
@@ -359,13 +364,7 @@ func (a *agent) applyRules(t liaison.Time, w *work) {
 	}
 	for i := range a.def.rules {
 		r := &a.def.rules[i]
-		if r.on >= 0 && r.on != w.typ || r.on < 0 && w.item < 0 {
-			continue
-		}
-		if r.from != nil && (w.origin < 0 || !r.from[w.origin]) {
-			continue
-		}
-		if r.tlp != nil && (w.item < 0 || !r.tlp[tlp]) {
+		if !r.matches(w, tlp) {
 			continue
 		}
 		if r.action != 'r' && w.item >= 0 {
@@ -375,19 +374,13 @@ func (a *agent) applyRules(t liaison.Time, w *work) {
 			}
 			a.fired[key] = true
 		}
-		if r.action == 'r' && w.origin < 0 {
-			continue // an inject has no sender to answer
-		}
 		if r.probability < 1 && a.rngRule.Float64() >= r.probability {
 			ev := noEvent(t, events.Skip)
 			ev.Item, ev.Type = w.item, w.typ
 			a.emit(ev)
 			continue
 		}
-		out := r.outType
-		if out < 0 {
-			out = w.typ
-		}
+		out := r.outTypeFor(w)
 		switch r.action {
 		case 's', 'n':
 			urgent := r.urgent || w.urgent && r.action == 's'
@@ -400,11 +393,8 @@ func (a *agent) applyRules(t liaison.Time, w *work) {
 			}
 		case 'r':
 			if r.within > 0 && t-w.arrival > r.within {
-				ev := noEvent(t, events.DeadlineMissed)
-				ev.Item, ev.Type, ev.Value = w.item, w.typ, r.within
-				if w.fromMsg {
-					ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
-				}
+				ev := w.event(t, events.DeadlineMissed)
+				ev.Value = r.within
 				a.emit(ev)
 			}
 			a.sendTo(t, w.origin, out, w.item, r.channel, r.urgent || w.urgent)
@@ -594,11 +584,14 @@ func (a *agent) sendTo(t liaison.Time, to, typ, item, channel int32, urgent bool
 // background traffic, a consent request or answer) and reports whether it
 // went (false: dropped for want of a route).
 func (a *agent) sendKind(t liaison.Time, to, typ, item, channel int32, urgent bool, kind uint8, parties []int32) bool {
-	if a.route(t, to, channel) < 0 {
+	c := a.route(t, to, channel)
+	if c < 0 {
 		a.sendDropped(t, to, typ, item, liaison.DropNoRoute)
 		return false
 	}
-	a.outbox = append(a.outbox, outMsg{to: to, typ: typ, item: item, channel: channel, urgent: urgent,
+	// Routed once: flush finds the channel chosen (a channel that joins
+	// them is all route checks when one is given).
+	a.outbox = append(a.outbox, outMsg{to: to, typ: typ, item: item, channel: c, urgent: urgent,
 		kind: kind, parties: parties})
 	a.flush(t)
 	return true

@@ -16,8 +16,6 @@ type expected struct {
 	at liaison.Time
 }
 
-func newExpectSet() expectSet { return expectSet{} }
-
 // add lists a message due at t whose payload has checksum sum.
 func (s *expectSet) add(id msgID, t liaison.Time, sum uint64) {
 	s.at.put(id, t, sum)

@@ -163,7 +163,7 @@ type localState struct {
 // run ends or fails.
 func (n *Node) RunLocal(ctx context.Context, l *Local, index int) (err error) {
 	l.init()
-	s := &localState{l: l, index: index, self: l.peers[index], inflight: newExpectSet(),
+	s := &localState{l: l, index: index, self: l.peers[index],
 		bound: 0, through: -1}
 	n.local = s
 	s.self.node.Store(n)
@@ -519,12 +519,7 @@ func (n *Node) finishLocal(ctx context.Context) error {
 			return err
 		}
 	}
-	if l.End != liaison.Never {
-		n.ending = true
-		limit := l.End + 1
-		n.process(&limit)
-		n.ending = false
-	}
+	n.runEndTime(l.End)
 	for s.inflight.len() > 0 {
 		if err := n.waitArrival(ctx); err != nil {
 			return err
@@ -533,7 +528,7 @@ func (n *Node) finishLocal(ctx context.Context) error {
 			return err
 		}
 	}
-	n.runEnd(l.End)
+	n.dropRest(l.End)
 	if err := s.confirm(); err != nil {
 		return err
 	}

@@ -79,6 +79,25 @@ type ruleModel struct {
 	urgent      bool
 }
 
+// matches says whether the rule applies to a handled message (or
+// inject) w of an item with TLP tlp: its type, sender and TLP, and for a
+// reply a sender to answer. Whether it already fired for the item, and
+// its chance, are the handler's to judge.
+func (r *ruleModel) matches(w *work, tlp liaison.TLP) bool {
+	return !(r.on >= 0 && r.on != w.typ || r.on < 0 && w.item < 0 ||
+		r.from != nil && (w.origin < 0 || !r.from[w.origin]) ||
+		r.tlp != nil && (w.item < 0 || !r.tlp[tlp]) ||
+		r.action == 'r' && w.origin < 0)
+}
+
+// outType is the type the rule sends on for w: its own, or w's.
+func (r *ruleModel) outTypeFor(w *work) int32 {
+	if r.outType < 0 {
+		return w.typ
+	}
+	return r.outType
+}
+
 type streamModel struct {
 	to      []int32
 	at      map[int32]int32 // position of each recipient in to; -1 for one listed twice
@@ -110,7 +129,10 @@ type channelModel struct {
 	side     []int8 // liaison: 1 or 2 for members of each side, 0 otherwise
 	members  []int32
 	latency  scenarios.Dist
-	outages  [][2]liaison.Time
+	// minLatency is latency.Min(), which every arrival is checked
+	// against (some distributions scan their values for it).
+	minLatency liaison.Time
+	outages    [][2]liaison.Time
 	// subjects, by agency index: that agency's anonymous subject on this
 	// channel (broker.Subjects.Inbox then broker.Anonymous), built once
 	// since most runs publish on it; inbox gives its prefix.
@@ -175,7 +197,7 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 		c := &sc.Channels[i]
 		chIx[c.ID] = int32(i)
 		m.Names.Channels = append(m.Names.Channels, c.ID)
-		cm := channelModel{id: c.ID, topo: c.Topology, relay: -1, latency: c.Latency,
+		cm := channelModel{id: c.ID, topo: c.Topology, relay: -1, latency: c.Latency, minLatency: c.Latency.Min(),
 			review: c.Review && c.Topology == scenarios.Hub, relevant: ags(c.Relevant),
 			member: make([]bool, len(sc.Agencies)), side: make([]int8, len(sc.Agencies)),
 			subjects: make([]string, len(sc.Agencies))}

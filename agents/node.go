@@ -119,8 +119,8 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 		}
 		return nil, err
 	}
-	for ci := range n.m.channels {
-		ch := &n.m.channels[ci]
+	for c := range n.m.channels {
+		ch := &n.m.channels[c]
 		all := n.conns == nil && len(ch.members) > 0
 		for _, ix := range ch.members {
 			all = all && n.agents[ix] != nil
@@ -139,7 +139,7 @@ func (n *Node) subscribe(handler nats.MsgHandler) ([]*nats.Subscription, error) 
 			if c == n.conn {
 				c = n.listenConn()
 			}
-			if err := sub(c, n.m.inbox(int32(ci), ix)+"*", string(n.m.Names.Agencies[ix])); err != nil {
+			if err := sub(c, n.subj.InboxAll(ch.id, n.m.Names.Agencies[ix]), string(n.m.Names.Agencies[ix])); err != nil {
 				return fail(err)
 			}
 		}
@@ -197,7 +197,7 @@ func (n *Node) check(m *Message, subject string) string {
 		return "origin or final recipient out of range"
 	case m.Type < 0 || m.Item < -1:
 		return "type or item out of range"
-	case m.DeliverAt-m.SentAt < n.m.channels[m.Channel].latency.Min():
+	case m.DeliverAt-m.SentAt < n.m.channels[m.Channel].minLatency:
 		return "arrives sooner than the channel allows"
 	}
 	for _, p := range m.Parties {
@@ -349,21 +349,30 @@ func (n *Node) process(until *liaison.Time) {
 // rather than published since they could not arrive, then drops every
 // message still in transit (reason run_end) at the end time.
 func (n *Node) runEnd(end liaison.Time) {
+	n.runEndTime(end)
+	n.dropRest(end)
+}
+
+// runEndTime runs what happens at the end time itself: sends then are
+// dropped rather than published, since they could not arrive.
+func (n *Node) runEndTime(end liaison.Time) {
 	if end != liaison.Never {
 		n.ending = true
 		limit := end + 1
 		n.process(&limit)
 		n.ending = false
 	}
+}
+
+// dropRest drops, at the end time, every message still waiting for a cut
+// channel or for its delivery.
+func (n *Node) dropRest(end liaison.Time) {
 	n.dropHeld(end)
 	for len(n.queue) > 0 {
 		e := n.queue.pop()
 		if e.prio == prioDeliver {
 			a := n.agents[e.agent]
-			m := &e.work.msg
-			a.emit(events.Event{T: end, Kind: events.Drop, MsgFrom: m.From, MsgSeq: m.Seq,
-				Channel: m.Channel, Type: m.Type, Item: m.Item, Peer: m.To,
-				Reason: events.ReasonIndex(liaison.DropRunEnd)})
+			a.emit(e.work.msg.dropEvent(end, liaison.DropRunEnd))
 		}
 	}
 }
@@ -371,9 +380,7 @@ func (n *Node) runEnd(end liaison.Time) {
 // publish sends one message hop over NATS, or drops it at the end time.
 func (n *Node) publish(m *Message) {
 	if n.ending {
-		n.agents[m.From].emit(events.Event{T: m.SentAt, Kind: events.Drop, MsgFrom: m.From, MsgSeq: m.Seq,
-			Channel: m.Channel, Type: m.Type, Item: m.Item, Peer: m.To,
-			Reason: events.ReasonIndex(liaison.DropRunEnd)})
+		n.agents[m.From].emit(m.dropEvent(m.SentAt, liaison.DropRunEnd))
 		return
 	}
 	if n.remote != nil && n.silent {
@@ -530,9 +537,16 @@ func (n *Node) confirmPublishes() ([]unconfirmed, error) {
 // reserved when it was published.
 func (u *unconfirmed) drop() events.Event {
 	m := &u.msg
-	return events.Event{T: m.SentAt, Kind: events.Drop, Rank: events.RankAgent, Agency: m.From, Seq: u.dropSeq,
-		MsgFrom: m.From, MsgSeq: m.Seq, Channel: m.Channel, Type: m.Type, Item: m.Item, Peer: m.To,
-		Reason: events.ReasonIndex(liaison.DropPermission), CauseFrom: -1}
+	e := m.dropEvent(m.SentAt, liaison.DropPermission)
+	e.Rank, e.Agency, e.Seq, e.CauseFrom = events.RankAgent, m.From, u.dropSeq, -1
+	return e
+}
+
+// dropEvent is the drop of the message at t for a reason, for its sender
+// to emit.
+func (m *Message) dropEvent(t liaison.Time, reason string) events.Event {
+	return events.Event{T: t, Kind: events.Drop, MsgFrom: m.From, MsgSeq: m.Seq, Channel: m.Channel,
+		Type: m.Type, Item: m.Item, Peer: m.To, Reason: events.ReasonIndex(reason)}
 }
 
 // msgID identifies a message: its sender and the sender's counter.

@@ -20,7 +20,15 @@ const decisionTimeout = "decision_timeout"
 // a handled message: an item to pass on or not, or something its rules
 // would do. Routine traffic its rules ignore needs no person.
 func (a *agent) decides(w *work) bool {
-	return w.item >= 0 || len(a.propose(w)) > 0
+	if w.item >= 0 {
+		return true
+	}
+	for i := range a.def.rules {
+		if a.def.rules[i].matches(w, 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // awaitDecision holds a handled message for the agency's player.
@@ -41,11 +49,7 @@ func (a *agent) awaitDecision(t liaison.Time, w *work) {
 	if w.origin >= 0 {
 		due.From = a.m.Names.Agencies[w.origin]
 	}
-	ev := noEvent(t, events.DecisionPending)
-	ev.Item, ev.Type = w.item, w.typ
-	if w.fromMsg {
-		ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
-	}
+	ev := w.event(t, events.DecisionPending)
 	ev.Raw = events.Member("decision", due)
 	a.emit(ev)
 	if to := a.m.decisionTimeout; to > 0 {
@@ -64,17 +68,10 @@ func (a *agent) propose(w *work) []events.Proposal {
 	out := []events.Proposal{}
 	for i := range a.def.rules {
 		r := &a.def.rules[i]
-		if r.on >= 0 && r.on != w.typ || r.on < 0 && w.item < 0 ||
-			r.from != nil && (w.origin < 0 || !r.from[w.origin]) ||
-			r.tlp != nil && (w.item < 0 || !r.tlp[tlp]) ||
-			r.action == 'r' && w.origin < 0 {
+		if !r.matches(w, tlp) {
 			continue
 		}
-		typ := r.outType
-		if typ < 0 {
-			typ = w.typ
-		}
-		p := events.Proposal{Type: a.m.Names.Types[typ]}
+		p := events.Proposal{Type: a.m.Names.Types[r.outTypeFor(w)]}
 		if r.channel >= 0 {
 			p.Channel = a.m.channels[r.channel].id
 		}
@@ -101,10 +98,7 @@ func (a *agent) decide(t liaison.Time, d *events.ActionDef) {
 		return // decided already, or timed out: the record shows the action
 	}
 	delete(a.decisions, *d.Decision)
-	a.causeFrom, a.causeSeq = -1, 0
-	if w.fromMsg {
-		a.causeFrom, a.causeSeq = w.msg.From, w.msg.Seq
-	}
+	a.causedBy(w)
 	typ := w.typ
 	if ix, ok := a.m.typeIx[d.Type]; ok && d.Type != "" {
 		typ = ix
@@ -146,20 +140,13 @@ func (a *agent) timeOut(t liaison.Time, k uint64) {
 		return
 	}
 	delete(a.decisions, k)
-	a.causeFrom, a.causeSeq = -1, 0
-	if w.fromMsg {
-		a.causeFrom, a.causeSeq = w.msg.From, w.msg.Seq
-	}
+	a.causedBy(w)
 	a.applyRules(t, w)
 	a.logDecided(t, w, events.Decided{ID: k, By: "rules", Action: ChooseRules})
 }
 
 func (a *agent) logDecided(t liaison.Time, w *work, d events.Decided) {
-	ev := noEvent(t, events.DecisionMade)
-	ev.Item, ev.Type = w.item, w.typ
-	if w.fromMsg {
-		ev.MsgFrom, ev.MsgSeq = w.msg.From, w.msg.Seq
-	}
+	ev := w.event(t, events.DecisionMade)
 	ev.Raw = events.Member("decided", d)
 	a.emit(ev)
 }
