@@ -13,6 +13,7 @@ import (
 
 	"liaison/agents"
 	"liaison/broker"
+	"liaison/internal/benchtest"
 	"liaison/scenarios"
 	"liaison/sim"
 )
@@ -92,7 +93,7 @@ func distributedRun(b *testing.B, sc *scenarios.Scenario) (int64, uint64, time.D
 	wg.Go(func() { nodeErr = node.Run(ctx) })
 	runtime.GC()
 	stop := make(chan struct{})
-	peak := peakHeap(stop)
+	peak := benchtest.PeakHeap(stop)
 	start := time.Now()
 	_, err = sim.Run(ctx, sim.Config{Scenario: sc, Seed: 1, Server: srv, ExternalNodes: 1, RunID: runID})
 	took := time.Since(start)
@@ -114,25 +115,3 @@ func distributedRun(b *testing.B, sc *scenarios.Scenario) (int64, uint64, time.D
 	return windows.Load(), peak(), took
 }
 
-// peakHeap samples the heap in use until stop is closed.
-func peakHeap(stop <-chan struct{}) func() uint64 {
-	var peak atomic.Uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var ms runtime.MemStats
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() uint64 { wg.Wait(); return peak.Load() }
-}

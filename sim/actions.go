@@ -87,7 +87,7 @@ func (c *actionCheck) accept(a broker.Action) error {
 type actor struct {
 	mu       sync.Mutex
 	live     chan broker.Action
-	onAction func(verb string, at liaison.Time)
+	onAction []func(verb string, at liaison.Time)
 	paused   bool
 	pausedAt liaison.Time
 	model    *agents.Model
@@ -111,8 +111,8 @@ func (c *actor) act(a broker.Action) broker.ActionResult {
 		if r.Err != nil {
 			return r
 		}
-		if c.onAction != nil {
-			c.onAction(a.Kind, r.At)
+		for _, f := range c.onAction {
+			f(a.Kind, r.At)
 		}
 		switch a.Kind {
 		case broker.ActionPause:
@@ -180,31 +180,39 @@ func triggerFire(m *agents.Model, item int32, at liaison.Time) broker.Action {
 	return broker.Action{Kind: broker.ActionFire, Def: def, At: at}
 }
 
+// watchFired makes the recorder watch the conditions of the scenario's
+// conditional injects and returns what takes the fire_inject actions it
+// set off since the last call, for whoever schedules them (the in-process
+// coordinator, or the time service across processes).
+func watchFired(rec *events.Recorder, m *agents.Model, specs []events.TriggerSpec) (take func() []broker.Action) {
+	var mu sync.Mutex
+	var due []broker.Action
+	rec.Watch(specs, func(item int32, at liaison.Time) {
+		mu.Lock()
+		due = append(due, triggerFire(m, item, at))
+		mu.Unlock()
+	})
+	return func() []broker.Action {
+		mu.Lock()
+		defer mu.Unlock()
+		d := due
+		due = nil
+		return d
+	}
+}
+
 // watchTriggers lets the recorder fire the scenario's conditional injects:
 // it watches their conditions in the events it records and hands the
 // coordinator a fire_inject for each condition that holds, at the time the
 // inject is due; the coordinator keeps the horizon within reach of what
 // the recorder has seen.
 func watchTriggers(loc *agents.Local, rec *events.Recorder, m *agents.Model, specs []events.TriggerSpec) func(liaison.Time) {
-	var mu sync.Mutex
-	var due []broker.Action
 	var recorded atomic.Int64
 	recorded.Store(-1)
-	rec.Watch(specs, func(item int32, at liaison.Time) {
-		mu.Lock()
-		due = append(due, triggerFire(m, item, at))
-		mu.Unlock()
-	})
+	loc.Triggered = watchFired(rec, m, specs)
 	loc.MinAfter = liaison.Never
 	for _, s := range specs {
 		loc.MinAfter = min(loc.MinAfter, s.After)
-	}
-	loc.Triggered = func() []broker.Action {
-		mu.Lock()
-		defer mu.Unlock()
-		d := due
-		due = nil
-		return d
 	}
 	loc.Recorded = func() liaison.Time { return liaison.Time(recorded.Load()) }
 	// After each window the recorder has seen: the coordinator may wait.

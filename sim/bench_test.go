@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"liaison"
 	"liaison/broker"
+	"liaison/internal/benchtest"
 	"liaison/scenarios"
 	"liaison/sim"
 )
@@ -26,28 +26,6 @@ var rawRuns = flag.Int("raw", 3, "raw NATS measurements per engine benchmark (0:
 
 func generated(n, perDay, days int) string { return sim.LoadScenario(n, perDay, days) }
 
-// peakHeap samples the heap in use until stop is closed.
-func peakHeap(stop <-chan struct{}) func() uint64 {
-	var peak atomic.Uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var ms runtime.MemStats
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() uint64 { wg.Wait(); return peak.Load() }
-}
 
 // rawRate measures plain NATS publish-to-subscribe through an embedded server
 // like the one runs use: one connection publishes count messages of size
@@ -151,7 +129,7 @@ func benchLoad(b *testing.B, l sim.Load, nodes int) {
 	for i := 0; i < b.N; i++ {
 		runtime.GC()
 		stop := make(chan struct{})
-		wait := peakHeap(stop)
+		wait := benchtest.PeakHeap(stop)
 		start := time.Now()
 		sum, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: uint64(i + 1), Nodes: nodes})
 		elapsed += time.Since(start)

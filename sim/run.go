@@ -50,10 +50,11 @@ type Config struct {
 	// Speed, when positive, paces the run: Speed simulated seconds per
 	// wall second (1 is real time). Zero runs as fast as possible.
 	Speed float64
-	// OnAction, when set, hears of every live action (broker.ActionInject,
+	// OnAction hear of every live action (broker.ActionInject,
 	// ActionPause, ActionResume) as the run takes it, with the simulated
-	// time it takes effect at: a live view can show a pause at once.
-	OnAction func(kind string, at liaison.Time)
+	// time it takes effect at, in order: a live view can show a pause at
+	// once.
+	OnAction []func(kind string, at liaison.Time)
 	// Replay holds the live actions of an earlier run (ReadActions), to
 	// take effect again at the same simulated times.
 	Replay []broker.Action
@@ -431,16 +432,9 @@ func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, r
 		// Conditional injects: the recorder, which watches their
 		// conditions, must have each window before the next is granted,
 		// so it records on the service's goroutine (see Service.Watch).
-		var fired []broker.Action
-		rec.Watch(triggers, func(item int32, at liaison.Time) {
-			fired = append(fired, triggerFire(recModel, item, at))
-		})
+		fired := watchFired(rec, recModel, triggers)
 		svc.Window = record
-		svc.Watch = func() ([]broker.Action, liaison.Time) {
-			f := fired
-			fired = nil
-			return f, rec.NextCheck()
-		}
+		svc.Watch = func() ([]broker.Action, liaison.Time) { return fired(), rec.NextCheck() }
 		return run(), nil
 	}
 	// Otherwise the recorder decodes and writes one window while the nodes

@@ -21,16 +21,6 @@ import (
 // They are not tests (no timing is asserted); the README keeps their
 // figures.
 
-// benchBinary builds the program once for a benchmark.
-func benchBinary(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "liaison")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // runProcess runs the program and returns its wall time and maximum
 // resident set size.
 func runProcess(b *testing.B, bin string, args ...string) (time.Duration, int64, []byte) {
@@ -53,7 +43,7 @@ func runProcess(b *testing.B, bin string, args ...string) (time.Duration, int64,
 //
 //	go test ./cmd/liaison -run '^$' -bench Process -benchtime 20x
 func BenchmarkProcess(b *testing.B) {
-	bin := benchBinary(b)
+	bin := buildBinary(b)
 	var run, start time.Duration
 	for i := 0; i < b.N; i++ {
 		w, _, _ := runProcess(b, bin, "run", "--quiet", "siena-drug-case")
@@ -73,7 +63,7 @@ func BenchmarkProcess(b *testing.B) {
 //
 //	go test ./cmd/liaison -run '^$' -bench Scale -benchtime 1x -timeout 30m
 func BenchmarkScale(b *testing.B) {
-	bin := benchBinary(b)
+	bin := buildBinary(b)
 	for _, n := range []int{1000, 2000, 4000, 10000} {
 		b.Run(fmt.Sprintf("agencies=%d", n), func(b *testing.B) {
 			file := filepath.Join(b.TempDir(), "load.yaml")
@@ -106,7 +96,7 @@ var pacedSpeed = flag.Float64("paced-speed", 3600, "BenchmarkPacedLag: simulated
 //
 //	go test ./cmd/liaison -run '^$' -bench PacedLag -benchtime 1x -timeout 20m [-paced-speed 36000]
 func BenchmarkPacedLag(b *testing.B) {
-	bin := benchBinary(b)
+	bin := buildBinary(b)
 	worst := regexp.MustCompile(`at worst it was ([0-9.]+[µmn]?s) behind \(([0-9.]+)% of`)
 	var lag time.Duration
 	var share float64

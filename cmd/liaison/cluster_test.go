@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,13 +20,13 @@ import (
 	"liaison/sim"
 )
 
-// buildBinary builds the real liaison binary once per test run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "liaison")
+// buildBinary builds the real liaison binary for a test or benchmark.
+func buildBinary(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "liaison")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		tb.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
 }
@@ -40,7 +39,7 @@ func startCluster(t *testing.T) []*server.Server {
 }
 
 // startClusterWith is startCluster with the servers' options adjusted.
-func startClusterWith(t *testing.T, adjust func(*server.Options)) []*server.Server {
+func startClusterWith(t testing.TB, adjust func(*server.Options)) []*server.Server {
 	t.Helper()
 	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	var srvs []*server.Server
@@ -242,10 +241,7 @@ func TestServerKilled(t *testing.T) {
 //
 //	go test ./cmd/liaison -run '^$' -bench Distributed -benchtime 1x
 func BenchmarkDistributed(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "liaison")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(b)
 	file := filepath.Join(b.TempDir(), "load.yaml")
 	if err := os.WriteFile(file, []byte(sim.LoadScenario(300, 3400, 1)), 0o644); err != nil {
 		b.Fatal(err)
@@ -266,7 +262,7 @@ func BenchmarkDistributed(b *testing.B) {
 		single, sum := timeRun("run")
 		delivered := sum["messages"].(map[string]any)["delivered"].(float64)
 
-		srvs := startClusterB(b)
+		srvs := startClusterWith(b, nil)
 		var procs []*exec.Cmd
 		for k, p := range []string{"g.a00*", "g.a01*", "g.a02*"} {
 			cmd := exec.Command(bin, "node", "--nats", srvs[k].ClientURL(), "--run", "bench", "--agencies", p, file)
@@ -289,39 +285,6 @@ func BenchmarkDistributed(b *testing.B) {
 		b.ReportMetric(delivered/dist.Seconds(), "distributed-delivered/s")
 		b.ReportMetric(delivered, "delivered/run")
 	}
-}
-
-// startClusterB is startCluster for benchmarks.
-func startClusterB(b *testing.B) []*server.Server {
-	var addrs []string
-	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		addrs = append(addrs, l.Addr().String())
-		l.Close()
-	}
-	var srvs []*server.Server
-	for i := range addrs {
-		var routes []string
-		for j, a := range addrs {
-			if j != i {
-				routes = append(routes, "nats-route://"+a)
-			}
-		}
-		s, err := broker.StartServer(broker.ServerOptions{Listen: "127.0.0.1:-1", ClusterListen: addrs[i], Routes: routes})
-		if err != nil {
-			b.Fatal(err)
-		}
-		srvs = append(srvs, s)
-	}
-	for _, s := range srvs {
-		for s.NumRoutes() < 2 {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	return srvs
 }
 
 // TestNeedToKnowProcesses: liaison auth writes the users; a stock

@@ -120,11 +120,6 @@ func (x *consoleExtension) Configure(cfg *sim.Config) error {
 	if err != nil {
 		return err
 	}
-	var timeout *float64
-	if d := sc.DecisionTimeout.Time(); d > 0 {
-		s := d.Seconds()
-		timeout = &s
-	}
 	var speed float64
 	fmt.Sscan(x.fs.Lookup("speed").Value.String(), &speed)
 	x.con = console.New(console.Options{Speed: speed})
@@ -138,15 +133,9 @@ func (x *consoleExtension) Configure(cfg *sim.Config) error {
 	go func() { x.served <- x.srv.Serve(ln) }()
 
 	cfg.Observers = append(cfg.Observers, x.con.Observe)
-	prev := cfg.OnAction
-	cfg.OnAction = func(kind string, at liaison.Time) {
-		if prev != nil {
-			prev(kind, at)
-		}
-		x.con.Action(kind, at)
-	}
+	cfg.OnAction = append(cfg.OnAction, x.con.Action)
 	cfg.OnStart = append(cfg.OnStart, func(s sim.Started) {
-		if err := x.con.Start(s.Info, s.Players, timeout, console.RunnerFunc(s.Act)); err != nil {
+		if err := x.con.Start(s.Info, s.Players, s.Info.DecisionTimeoutSeconds, console.RunnerFunc(s.Act)); err != nil {
 			fmt.Fprintf(x.stderr, "liaison run: the console cannot start: %v\n", err)
 			return
 		}

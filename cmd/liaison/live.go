@@ -99,13 +99,7 @@ func (l *liveFlags) Configure(cfg *sim.Config) error {
 		l.prog = newProgress(l.stderr, *l.speed, time.Now)
 		cfg.OnStart = append(cfg.OnStart, l.prog.start)
 		cfg.Observers = append(cfg.Observers, l.prog.observe)
-		prev := cfg.OnAction // the console's, if any
-		cfg.OnAction = func(kind string, at liaison.Time) {
-			if prev != nil {
-				prev(kind, at)
-			}
-			l.prog.action(kind, at)
-		}
+		cfg.OnAction = append(cfg.OnAction, l.prog.action)
 	}
 	return nil
 }
