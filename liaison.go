@@ -6,6 +6,7 @@
 package liaison
 
 import (
+	"math"
 	"strconv"
 	"time"
 )
@@ -56,6 +57,10 @@ func FromDuration(d time.Duration) Time {
 
 // Duration converts simulated Time to a time.Duration.
 func (t Time) Duration() time.Duration { return time.Duration(t) * time.Millisecond }
+
+// FromSeconds is the simulated time of a figure in seconds (as the event
+// log and reports give them), to the nearest millisecond.
+func FromSeconds(s float64) Time { return Time(math.Round(s * 1000)) }
 
 // Seconds returns t in seconds, the unit of every figure Liaison reports.
 func (t Time) Seconds() float64 { return float64(t) / 1000 }

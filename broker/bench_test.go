@@ -114,4 +114,3 @@ func distributedRun(b *testing.B, sc *scenarios.Scenario) (int64, uint64, time.D
 	}
 	return windows.Load(), peak(), took
 }
-

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"math"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,10 +15,9 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"liaison/broker"
+	"liaison/internal/golden"
 	"liaison/scenarios"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func research(t testing.TB) *scenarios.Scenario {
 	sc, err := scenarios.Builtin("ctg-research")
@@ -153,7 +150,7 @@ func TestSweep(t *testing.T) {
 	if err := res.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/sweep-table.golden", table.Bytes())
+	golden.Assert(t, "testdata/sweep-table.golden", table.Bytes())
 
 	plain, err := Compare(context.Background(), Config{Scenario: research(t), Variants: []string{"", "mesh"}, Runs: 3, Seed: 7})
 	if err != nil {
@@ -183,22 +180,6 @@ func TestSweep(t *testing.T) {
 		if !strings.Contains(page.String(), want) {
 			t.Errorf("HTML lacks %q", want)
 		}
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./compare -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./compare -update rewrites it); got:\n%s", path, got)
 	}
 }
 

@@ -61,7 +61,6 @@ const (
 // flight is one replication on its way.
 type flight struct {
 	attempt   int
-	sent      time.Time // when the request went out
 	heard     time.Time // the last word from a worker about it
 	worker    string
 	notBefore time.Time // a busy worker sent it back: publish again from then
@@ -123,7 +122,7 @@ func (w *Workers) run(ctx context.Context, cfg Config, p *plan, res *Result) err
 			return fmt.Errorf("compare: a request with the scenario is %d bytes; the NATS server takes at most %d", len(data), nc.MaxPayload())
 		}
 		f.attempt++
-		f.sent, f.heard, f.queued = time.Now(), time.Now(), false
+		f.heard, f.queued = time.Now(), false
 		return nc.PublishMsg(&nats.Msg{Subject: JobsSubject, Reply: fmt.Sprintf("%s.%d.%d", inbox, job, f.attempt), Data: data})
 	}
 

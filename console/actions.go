@@ -75,7 +75,7 @@ func (c *Console) check(s Seat, kind string, d *events.ActionDef) (string, *apiE
 		if d.AtSeconds == nil {
 			return "", errorf(http.StatusBadRequest, "postpone needs at_seconds (the new simulated time) or by_seconds (how much later)")
 		}
-		at := seconds(*d.AtSeconds)
+		at := liaison.FromSeconds(*d.AtSeconds)
 		if at <= now {
 			return "", errorf(http.StatusConflict, "inject %s cannot be postponed to %s: the run is already at %s", id, clockText(at), clockText(now))
 		}
@@ -140,13 +140,13 @@ func (c *Console) checkDecision(agency string, d *events.ActionDef) (string, *ap
 		for _, x := range seat.decided {
 			if x.ID == *d.Decision {
 				return "", errorf(http.StatusConflict, "decision %d was already made at %s (by %s)", x.ID,
-					clockText(seconds(x.Seconds)), x.By)
+					clockText(liaison.FromSeconds(x.Seconds)), x.By)
 			}
 		}
 		return "", errorf(http.StatusNotFound, "%s has no decision %d waiting", agency, *d.Decision)
 	}
 	if p.Submitted != nil {
-		return "", errorf(http.StatusConflict, "decision %d was already submitted, at %s", p.ID, clockText(seconds(*p.Submitted)))
+		return "", errorf(http.StatusConflict, "decision %d was already submitted, at %s", p.ID, clockText(liaison.FromSeconds(*p.Submitted)))
 	}
 	if !slices.Contains(decisionActions, d.Action) {
 		return "", errorf(http.StatusBadRequest, "action %q: expected one of %s", d.Action, strings.Join(decisionActions, ", "))

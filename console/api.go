@@ -414,12 +414,12 @@ func injectRoute(kind string) func(*Console, http.ResponseWriter, *http.Request,
 				writeError(w, errorf(http.StatusNotFound, "no inject %q in this run", d.ID))
 				return
 			}
-			at := secs(it.at + seconds(*body.BySeconds))
+			at := secs(it.at + liaison.FromSeconds(*body.BySeconds))
 			c.mu.Unlock()
 			d.AtSeconds = &at
 		}
 		// Whole milliseconds, as simulated time counts.
-		at := secs(seconds(*d.AtSeconds))
+		at := secs(liaison.FromSeconds(*d.AtSeconds))
 		d.AtSeconds = &at
 		c.act(w, r, s, kind, d)
 	}

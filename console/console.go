@@ -309,7 +309,7 @@ func (c *Console) facilitatorView() *FacilitatorView {
 		av := AgencyView{ID: ag.info.ID, Name: ag.info.Name, Country: ag.info.Country, Staff: ag.staff,
 			Queue: ag.queue, Knows: ag.knows, Player: ag.player != nil}
 		if p := ag.player; p != nil {
-			av.Pending, av.Decided = len(p.order)+p.overflown, p.decidedN
+			av.Pending, av.Decided = len(p.order)+p.overflown, len(p.decided)+p.dropped
 		}
 		v.Agencies = append(v.Agencies, av)
 	}

@@ -111,7 +111,7 @@ func counting() io.Reader {
 	return bytes.NewReader(b)
 }
 
-func sec(s float64) liaison.Time { return seconds(s) }
+func sec(s float64) liaison.Time { return liaison.FromSeconds(s) }
 
 // story is a run's events up to 1h30m: I-1 fires and reaches se.sirene,
 // which passes it to dk.pet (a player, whose decision is due); I-2

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,7 +129,6 @@ type seat struct {
 	order     []uint64
 	decided   []DecidedView
 	dropped   int // decided entries no longer kept
-	decidedN  int
 	types     []string
 	typeSet   map[string]bool
 	known     []PlayerKnown
@@ -169,7 +167,7 @@ func newState(info *events.RunInfo, players []string, timeout *float64) *state {
 	s := &state{info: info, end: liaison.Never, itemIx: map[string]*item{}, agIx: map[string]*agency{},
 		chIx: map[string]*channel{}, timeout: timeout}
 	if d := info.DurationSeconds; d != nil {
-		s.end = seconds(*d)
+		s.end = liaison.FromSeconds(*d)
 	}
 	for _, a := range info.Agencies {
 		ag := &agency{info: a, staff: a.Staff}
@@ -204,8 +202,6 @@ func newState(info *events.RunInfo, players []string, timeout *float64) *state {
 	return s
 }
 
-func seconds(s float64) liaison.Time { return liaison.Time(math.Round(s * 1000)) }
-
 func secs(t liaison.Time) float64 { return t.Seconds() }
 
 func ptr(t liaison.Time) *float64 {
@@ -217,7 +213,7 @@ func (s *state) addItem(d events.ItemDesc, live, contingency bool) *item {
 	if s.itemIx[d.ID] != nil || len(s.items) >= maxItems {
 		return nil
 	}
-	it := &item{desc: d, live: live, contingency: contingency, at: seconds(d.AtSeconds),
+	it := &item{desc: d, live: live, contingency: contingency, at: liaison.FromSeconds(d.AtSeconds),
 		audience: map[string]bool{}, knows: map[string]bool{}, status: "scheduled"}
 	if contingency {
 		it.status = "contingency"
@@ -420,10 +416,10 @@ func (s *state) action(kind string, at liaison.Time, d events.ActionDef, def []b
 			break
 		}
 		if it := s.itemIx[id]; it != nil {
-			it.at = seconds(*d.AtSeconds)
+			it.at = liaison.FromSeconds(*d.AtSeconds)
 			s.setStatus(it, "postponed", at, pending)
 		}
-		what = "postponed " + id + " to " + clockText(seconds(*d.AtSeconds))
+		what = "postponed " + id + " to " + clockText(liaison.FromSeconds(*d.AtSeconds))
 	case broker.ActionFire:
 		if it := s.itemIx[id]; it != nil && it.status != "fired" {
 			it.at = at
@@ -522,7 +518,7 @@ func (s *state) due(st *seat, t liaison.Time, d *events.DecisionDue) {
 		v.Originator, v.OrigControl = it.desc.Originator, it.desc.OriginatorControl
 	}
 	if s.timeout != nil {
-		v.TimeoutAt = ptr(t + seconds(*s.timeout))
+		v.TimeoutAt = ptr(t + liaison.FromSeconds(*s.timeout))
 	}
 	st.pending[d.ID] = v
 	st.order = append(st.order, d.ID)
@@ -540,7 +536,6 @@ func (st *seat) decide(t liaison.Time, d *events.Decided) {
 		delete(st.pending, d.ID)
 		st.order = slices.DeleteFunc(st.order, func(k uint64) bool { return k == d.ID })
 	}
-	st.decidedN++
 	st.decided = append(st.decided, v)
 	if len(st.decided) > maxDecided {
 		st.decided = st.decided[1:]

@@ -159,16 +159,6 @@ func RejectMember(r Refusal) []byte {
 	return append([]byte(rejectKey), b...)
 }
 
-// RefusalOf returns what a reject event says, or false for another event.
-func RefusalOf(e *Event) (Refusal, bool) {
-	var r Refusal
-	raw, ok := bytes.CutPrefix(e.Raw, []byte(rejectKey))
-	if e.Kind != Reject || !ok || json.Unmarshal(raw, &r) != nil {
-		return r, false
-	}
-	return r, true
-}
-
 // MessageID formats a message id as the event log shows it: the sending
 // agency and its message counter, "dk.pet#17".
 func MessageID(from liaison.AgencyID, seq uint64) string {

@@ -188,7 +188,7 @@ func (r *Reader) header(b []byte) error {
 		for j, a := range it.Audience {
 			aud[j] = liaison.AgencyID(a)
 		}
-		if msg := r.addItem(it, aud, fromSeconds(it.AtSeconds), dl); msg != "" {
+		if msg := r.addItem(it, aud, liaison.FromSeconds(it.AtSeconds), dl); msg != "" {
 			return r.errorf(0, "%s: %s", where, msg)
 		}
 	}
@@ -228,7 +228,7 @@ func (r *Reader) addItem(d ItemDesc, audience []liaison.AgencyID, at liaison.Tim
 	if d.When != "" && d.When != "manual" && d.When != "trigger" {
 		return fmt.Sprintf("item %q: when is %q; expected manual, trigger or nothing", d.ID, d.When)
 	}
-	info := ItemInfo{ID: liaison.ItemID(d.ID), At: at, Deadline: fromSeconds(deadline), Manual: d.When != ""}
+	info := ItemInfo{ID: liaison.ItemID(d.ID), At: at, Deadline: liaison.FromSeconds(deadline), Manual: d.When != ""}
 	for _, a := range audience {
 		ix, ok := r.agIx[string(a)]
 		if !ok {
@@ -242,9 +242,6 @@ func (r *Reader) addItem(d ItemDesc, audience []liaison.AgencyID, at liaison.Tim
 	r.names.Items = append(r.names.Items, liaison.ItemID(d.ID))
 	return ""
 }
-
-// fromSeconds converts the log's seconds to simulated milliseconds.
-func fromSeconds(s float64) liaison.Time { return liaison.Time(math.Round(s * 1000)) }
 
 // line is an event line as JSON; a nil member is one the line lacks.
 type line struct {
@@ -335,7 +332,7 @@ func (r *Reader) event(b []byte) (*Record, error) {
 	if l.T == nil {
 		return nil, r.errorf(0, "%s event without \"t\"", k)
 	}
-	rec := &Record{Line: r.line, Event: Event{T: fromSeconds(*l.T), Kind: k, Seq: uint64(r.line), Agency: -1,
+	rec := &Record{Line: r.line, Event: Event{T: liaison.FromSeconds(*l.T), Kind: k, Seq: uint64(r.line), Agency: -1,
 		MsgFrom: -1, Channel: -1, Type: -1, Item: -1, Peer: -1, Reason: -1, CauseFrom: -1}}
 	e := &rec.Event
 	if !(*l.T >= 0) {
@@ -472,7 +469,7 @@ func (r *Reader) event(b []byte) (*Record, error) {
 		if !(*value >= 0) {
 			return nil, r.errorf(col(valueKey[k]), "%q must not be negative", valueKey[k])
 		}
-		e.Value = fromSeconds(*value)
+		e.Value = liaison.FromSeconds(*value)
 	}
 	for _, w := range []struct {
 		key string
@@ -485,7 +482,7 @@ func (r *Reader) event(b []byte) (*Record, error) {
 		if !(*w.p > 0) {
 			return nil, r.errorf(col(w.key), "%q must be above zero (the writer leaves out a zero)", w.key)
 		}
-		*w.to = fromSeconds(*w.p)
+		*w.to = liaison.FromSeconds(*w.p)
 	}
 	if count != nil {
 		if *count < 0 || *count > math.MaxInt32 {

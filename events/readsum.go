@@ -120,7 +120,7 @@ func (t *Tally) Summary() (*Summary, error) {
 	}
 	end := liaison.Never
 	if d := t.rd.Info().DurationSeconds; d != nil {
-		end = fromSeconds(*d)
+		end = liaison.FromSeconds(*d)
 	}
 	t.derived = t.derived[:0]
 	s, err := t.rec.Close(end)

@@ -218,7 +218,7 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 		sk := &a.chanLat[i]
 		q := sk.Quantiles(0.5, 0.95)
 		s.Channels = append(s.Channels, ChannelSummary{ID: id, Messages: a.chanMsgs[i],
-			LatencyMeanSecond: round3(sk.Mean() / 1000),
+			LatencyMeanSecond: Round3(sk.Mean() / 1000),
 			LatencyP50Seconds: q[0].Seconds(), LatencyP95Seconds: q[1].Seconds(),
 			OutageWaits: a.chanOutages[i], OutageWaitSeconds: a.chanOutageWait[i].Seconds()})
 	}
@@ -226,18 +226,18 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 		as := AgencySummary{ID: id, Handled: a.handled[i], MaxQueue: a.maxQueue[i], Held: a.held[i],
 			Knows: a.knows[i]}
 		if a.waitN[i] > 0 {
-			as.MeanWaitSeconds = round3(a.waitSum[i] / float64(a.waitN[i]) / 1000)
+			as.MeanWaitSeconds = Round3(a.waitSum[i] / float64(a.waitN[i]) / 1000)
 		}
 		s.Agencies = append(s.Agencies, as)
 	}
 	return s
 }
 
-// round3 rounds to milliseconds (in seconds), so that means print the same
-// on every machine and stay readable.
-func round3(x float64) float64 {
+// Round3 rounds to milliseconds (in seconds), so that means print the same
+// on every machine and stay readable; reports round their figures alike.
+func Round3(x float64) float64 {
 	if x < 0 {
-		return -round3(-x)
+		return -Round3(-x)
 	}
 	return float64(int64(x*1000+0.5)) / 1000
 }

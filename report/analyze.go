@@ -3,7 +3,6 @@ package report
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -48,7 +47,6 @@ type Overview struct {
 	Agencies   []events.AgencyInfo  `json:"agencies"`
 	Channels   []events.ChannelInfo `json:"channels"`
 	Messages   events.MessageCounts `json:"messages"`
-	Info       *events.RunInfo      `json:"-"`
 }
 
 // LiveAction is one of the facilitator's actions during a live run: a
@@ -335,7 +333,7 @@ func Build(lg *Log) (*Report, error) {
 	r.Overview = Overview{Scenario: info.Scenario, Title: info.Title, Seed: info.Seed, Variant: info.Variant,
 		TimeZone: loc.String(), Start: start.In(loc).Format(time.RFC3339),
 		End: r.at(end).Format(time.RFC3339), EndSeconds: end,
-		Agencies: info.Agencies, Channels: info.Channels, Info: info, Messages: sum.Messages}
+		Agencies: info.Agencies, Channels: info.Channels, Messages: sum.Messages}
 
 	// The summary's figures, and what only a report shows: waits by
 	// cause, consent round trips, deliveries and the latencies to chart.
@@ -423,8 +421,8 @@ func Build(lg *Log) (*Report, error) {
 	}
 	for i := range r.Agencies {
 		ar := &r.Agencies[i]
-		ar.HoldSeconds, ar.QueueSeconds = round3(ar.HoldSeconds), round3(ar.QueueSeconds)
-		ar.ConsentWaitSeconds = round3(ar.ConsentWaitSeconds)
+		ar.HoldSeconds, ar.QueueSeconds = events.Round3(ar.HoldSeconds), events.Round3(ar.QueueSeconds)
+		ar.ConsentWaitSeconds = events.Round3(ar.ConsentWaitSeconds)
 	}
 
 	// Items: reach (the summary's), paths, the critical learner.
@@ -457,7 +455,7 @@ func Build(lg *Log) (*Report, error) {
 			}
 			ag := a.agency(k.Agency)
 			l := Learning{Item: desc.ID, Agency: ag, InAudience: inAud[ag], TSeconds: k.T.Seconds(),
-				At: wall(k.T.Seconds()), SinceInject: round3(k.T.Seconds() - desc.AtSeconds)}
+				At: wall(k.T.Seconds()), SinceInject: events.Round3(k.T.Seconds() - desc.AtSeconds)}
 			l.Path, l.Segments = a.path(k)
 			for i := range l.Segments {
 				if l.Slowest == nil || l.Segments[i].Seconds > l.Slowest.Seconds {
@@ -500,7 +498,7 @@ func (r *Report) wall(sec float64) string {
 
 // at is the calendar instant of a simulated time.
 func (r *Report) at(sec float64) time.Time {
-	return r.start.Add(time.Duration(ms(sec)) * time.Millisecond).In(r.loc)
+	return r.start.Add(time.Duration(liaison.FromSeconds(sec)) * time.Millisecond).In(r.loc)
 }
 
 // path reconstructs how the agency of know event k learned its item:
@@ -515,7 +513,7 @@ func (a *analyzer) path(k *events.Record) ([]Hop, []Segment) {
 	var segs []Segment
 	add := func(s Segment) {
 		if s.Seconds > 0.0005 {
-			s.Seconds = round3(s.Seconds)
+			s.Seconds = events.Round3(s.Seconds)
 			segs = append(segs, s)
 		}
 	}
@@ -597,14 +595,3 @@ func reverse(s []Segment) []Segment {
 	slices.Reverse(s)
 	return s
 }
-
-// round3 rounds seconds to milliseconds, as the summary does.
-func round3(x float64) float64 {
-	if x < 0 {
-		return -round3(-x)
-	}
-	return float64(int64(x*1000+0.5)) / 1000
-}
-
-// ms converts seconds to simulated milliseconds.
-func ms(sec float64) liaison.Time { return liaison.Time(math.Round(sec * 1000)) }

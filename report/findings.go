@@ -193,12 +193,12 @@ func delayFindings(r *Report, it *ItemReport) []Finding {
 			}
 		}
 		for _, k := range keys {
-			sec := round3(sum[k])
+			sec := events.Round3(sum[k])
 			share := sec / l.SinceInject
 			if sec <= 0 || share < minShare || !late && it.DeadlineSeconds != nil && sec < minShareInTime**it.DeadlineSeconds {
 				continue
 			}
-			e := Evidence{Where: k.where, Learner: l.Agency, Seconds: sec, LearnedAfter: l.SinceInject, Share: round3(share)}
+			e := Evidence{Where: k.where, Learner: l.Agency, Seconds: sec, LearnedAfter: l.SinceInject, Share: events.Round3(share)}
 			if late {
 				e.Decisive = l.SinceInject-sec <= *it.DeadlineSeconds
 			}

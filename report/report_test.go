@@ -146,7 +146,7 @@ func TestTransitApart(t *testing.T) {
 						{SegFanout, h.From, s.Value.Seconds()},
 					} {
 						got := segs[c.kind]
-						if got.Seconds != round3(c.want) || c.want > 0 && chargedTo(&got) != c.where {
+						if got.Seconds != events.Round3(c.want) || c.want > 0 && chargedTo(&got) != c.where {
 							t.Errorf("%s %s at %s, message %s: %s segment %+v, want %vs charged to %s",
 								name, it.ID, l.Agency, h.Msg, c.kind, got, c.want, c.where)
 						}

@@ -63,7 +63,6 @@ type reacher struct {
 	member   map[memberKey]uint8        // membership bits: inAll, onSide0, onSide1
 	channel  map[liaison.ChannelID]int  // first channel of each id
 	cache    map[query]reached          // results by question
-	replying bool                       // some rule replies
 }
 
 type ruleKey struct {
@@ -92,7 +91,6 @@ func newReacher(s *Scenario) *reacher {
 		rule := &s.Rules[i]
 		k := ruleKey{rule.At, rule.On}
 		r.rules[k] = append(r.rules[k], rule)
-		r.replying = r.replying || isReply(rule)
 	}
 	join := func(ch int, a liaison.AgencyID, how uint8) {
 		k := memberKey{ch, a}

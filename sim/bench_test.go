@@ -26,7 +26,6 @@ var rawRuns = flag.Int("raw", 3, "raw NATS measurements per engine benchmark (0:
 
 func generated(n, perDay, days int) string { return sim.LoadScenario(n, perDay, days) }
 
-
 // rawRate measures plain NATS publish-to-subscribe through an embedded server
 // like the one runs use: one connection publishes count messages of size
 // bytes round-robin over the subjects of n agencies, another receives them on
