@@ -58,6 +58,15 @@ func FromDuration(d time.Duration) Time {
 // Duration converts simulated Time to a time.Duration.
 func (t Time) Duration() time.Duration { return time.Duration(t) * time.Millisecond }
 
+// Plural writes a count with its noun, for messages a person reads:
+// "1 inject", "3 injects".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 // FromSeconds is the simulated time of a figure in seconds (as the event
 // log and reports give them), to the nearest millisecond.
 func FromSeconds(s float64) Time { return Time(math.Round(s * 1000)) }

@@ -9,6 +9,7 @@ package msel
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -505,7 +506,7 @@ func (imp *importer) header() error {
 		h = strings.TrimSpace(h)
 		for _, c := range Columns {
 			if strings.EqualFold(h, c.Name) {
-				imp.field[i] = cmpOr(c.Field, "-")
+				imp.field[i] = cmp.Or(c.Field, "-")
 			}
 		}
 		switch {
@@ -525,13 +526,6 @@ func (imp *importer) header() error {
 		return imp.errs
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // next reads and checks the next non-empty row; it returns nil at the end
@@ -571,7 +565,7 @@ func (imp *importer) next() (*yaml.Node, error) {
 // errors point into the CSV.
 func (imp *importer) row(line int, rec []string) (*yaml.Node, bool) {
 	if len(rec) > len(imp.field) {
-		imp.errorf(line, len(imp.field)+1, "%d fields but the header has %s; expected at most one field per column", len(rec), plural(len(imp.field), "column", "columns"))
+		imp.errorf(line, len(imp.field)+1, "%d fields but the header has %s; expected at most one field per column", len(rec), liaison.Plural(len(imp.field), "column", "columns"))
 		return nil, false
 	}
 	ok := true
@@ -774,12 +768,4 @@ func columnList() string {
 		names = append(names, strconv.Quote(c.Name))
 	}
 	return strings.Join(names, ", ")
-}
-
-// plural writes a count with its noun: "1 column", "2 columns".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

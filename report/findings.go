@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"liaison"
 	"liaison/events"
 )
 
@@ -572,7 +573,7 @@ func replyFindings(r *Report, it *ItemReport) []Finding {
 			when = append(when, e.At)
 		}
 		f.Text = fmt.Sprintf("%s answered %s about %s after the %s reply deadline (%s).", f.Where,
-			plural(len(f.Evidence), "request", "requests"), it.ID, Human(f.Seconds), strings.Join(when, "; "))
+			liaison.Plural(len(f.Evidence), "request", "requests"), it.ID, Human(f.Seconds), strings.Join(when, "; "))
 		f.Action = fmt.Sprintf("Make sure %s can answer such requests within %s at any hour: a duty officer, or an answer agreed in advance.", f.Where, Human(f.Seconds))
 	}
 	return out
@@ -587,14 +588,6 @@ func joinAnd(s []string) string {
 		return s[0]
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
-}
-
-// plural writes a count with its noun: "1 request", "3 requests".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

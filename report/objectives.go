@@ -163,7 +163,7 @@ func rateItem(r *Report, it *ItemReport) {
 		if rating == liaison.RatingP {
 			rating = liaison.RatingS
 		}
-		basis += fmt.Sprintf("; %s about it missed the reply deadline", plural(replies, "answer", "answers"))
+		basis += fmt.Sprintf("; %s about it missed the reply deadline", liaison.Plural(replies, "answer", "answers"))
 	}
 	it.Rating, it.RatingBasis = string(rating), basis
 }
@@ -499,7 +499,7 @@ func strengths(r *Report, it *ItemReport) []Strength {
 		t := channels[ch]
 		out = append(out, Strength{Item: it.ID, Kind: "channel", Where: ch, Text: fmt.Sprintf(
 			"Channel %s carried %s to %s %s (%s), taking at most %s on each path (%s %s).",
-			ch, it.ID, plural(len(t.learners), "audience member", "audience members"), inTimeWords, joinAnd(t.learners),
+			ch, it.ID, liaison.Plural(len(t.learners), "audience member", "audience members"), inTimeWords, joinAnd(t.learners),
 			Human(t.longest), pct(t.longest/ref), refText)})
 	}
 	if ag := pick(relays, func(a string) bool {
@@ -508,7 +508,7 @@ func strengths(r *Report, it *ItemReport) []Strength {
 		t := relays[ag]
 		out = append(out, Strength{Item: it.ID, Kind: "relay", Where: ag, Text: fmt.Sprintf(
 			"%s passed %s on towards %s %s (%s), holding it at most %s on each path (%s %s).",
-			ag, it.ID, plural(len(t.learners), "audience member", "audience members"), inTimeWords, joinAnd(t.learners),
+			ag, it.ID, liaison.Plural(len(t.learners), "audience member", "audience members"), inTimeWords, joinAnd(t.learners),
 			Human(t.longest), pct(t.longest/ref), refText)})
 	}
 	return out
@@ -526,7 +526,7 @@ func (r *Report) summarise() {
 		for _, it := range r.Items {
 			first, last = min(first, it.AtSeconds), max(last, it.AtSeconds)
 		}
-		s.Injects = plural(n, "inject", "injects")
+		s.Injects = liaison.Plural(n, "inject", "injects")
 		if first == last {
 			s.Injects += ", at " + r.wall(first)
 		} else {

@@ -101,7 +101,7 @@ func dropLines(r *Report, it *ItemReport) []string {
 		for _, from := range g.senders {
 			pairs = append(pairs, from+" → "+strings.Join(g.to[from], ", "))
 		}
-		out = append(out, fmt.Sprintf("%s dropped for %s (%s): %s; %s.", plural(g.n, "message", "messages"),
+		out = append(out, fmt.Sprintf("%s dropped for %s (%s): %s; %s.", liaison.Plural(g.n, "message", "messages"),
 			reason, reasonWords(reason, it), strings.Join(pairs, "; "), aud))
 	}
 	return out

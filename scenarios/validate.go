@@ -229,7 +229,7 @@ func (c *checker) topology(p string, ch Channel) {
 			bad(p+".sides", "has sides; expected sides only on liaison channels, members on others")
 		}
 		if len(ch.Members) < 2 {
-			bad(p+".members", "has %s; expected at least 2", plural(len(ch.Members), "member", "members"))
+			bad(p+".members", "has %s; expected at least 2", liaison.Plural(len(ch.Members), "member", "members"))
 		}
 	}
 	seen := map[liaison.AgencyID]bool{}
@@ -499,12 +499,4 @@ func (c *checker) background() {
 			}
 		}
 	}
-}
-
-// plural writes a count with its noun: "1 member", "0 members".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strconv"
 	"strings"
 
+	"liaison"
 	"liaison/scenarios"
 )
 
@@ -229,14 +229,6 @@ func version() string {
 	return out + ", " + bi.GoVersion
 }
 
-// plural writes a count with its noun: "1 inject", "2 injects".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 func (m *Main) list() int {
 	for _, s := range scenarios.List() {
 		fmt.Fprintf(m.Stdout, "%-24s %s\n", s.Name, s.Title)
@@ -258,8 +250,8 @@ func (m *Main) validate(args []string) int {
 			continue
 		}
 		fmt.Fprintf(m.Stdout, "%s: ok (%s, %s, %s, %s)\n", a,
-			plural(len(sc.Agencies), "agency", "agencies"), plural(len(sc.Channels), "channel", "channels"),
-			plural(len(sc.Injects), "inject", "injects"), plural(len(sc.Variants), "variant", "variants"))
+			liaison.Plural(len(sc.Agencies), "agency", "agencies"), liaison.Plural(len(sc.Channels), "channel", "channels"),
+			liaison.Plural(len(sc.Injects), "inject", "injects"), liaison.Plural(len(sc.Variants), "variant", "variants"))
 		for _, w := range sc.Warnings {
 			fmt.Fprintln(m.Stderr, w)
 		}

@@ -160,7 +160,7 @@ func (x *metricsExtension) writeOpenMetrics(end liaison.Time, stderr io.Writer) 
 		return nil
 	}
 	fmt.Fprintf(stderr, "liaison run: wrote %s every %v of simulated time to %s\n",
-		plural(x.sampler.Samples(), "sample", "samples"), x.omInterval, x.omPath)
+		liaison.Plural(x.sampler.Samples(), "sample", "samples"), x.omInterval, x.omPath)
 	return nil
 }
 
