@@ -2,11 +2,10 @@ package console
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,77 +13,30 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"liaison/broker"
-
-	"net/http/httptest"
+	"liaison/internal/browsertest"
 )
 
 // browser starts headless Chromium for a test, or skips the test when
 // Chromium is missing (and fails under CI, which installs it).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
-		}
-		t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
+	return browsertest.Browser(t, browsertest.Chromium(t))
 }
 
 // page is one tab of the browser, whose script errors fail the test.
 type page struct {
-	t    *testing.T
-	ctx  context.Context
-	mu   sync.Mutex
-	errs []string
+	*browsertest.Tab
+	t *testing.T
 }
 
 func newPage(t *testing.T, b context.Context) *page {
-	ctx, cancel := chromedp.NewContext(b)
-	t.Cleanup(cancel)
-	p := &page{t: t, ctx: ctx}
-	// The tab lives as long as the context of its first action: no
-	// timeout on that one.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				p.mu.Lock()
-				p.errs = append(p.errs, m.String())
-				p.mu.Unlock()
-			}
-		}
-	}()
-	return p
+	return &page{Tab: browsertest.NewTab(t, b), t: t}
 }
 
 // do runs steps, each within a bound, and fails the test on an error.
 func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		p.t.Fatalf("%s: %v", what, err)
@@ -94,7 +46,7 @@ func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 // text returns an element's text.
 func (p *page) text(sel string) string {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Text(sel))
 	if err != nil {
@@ -106,7 +58,7 @@ func (p *page) text(sel string) string {
 // html returns the page as the browser has built it.
 func (p *page) html() string {
 	p.t.Helper()
-	s, err := chromedp.Run(p.ctx, chromedp.OuterHTML("html"))
+	s, err := chromedp.Run(p.Ctx, chromedp.OuterHTML("html"))
 	if err != nil {
 		p.t.Fatalf("page: %v", err)
 	}
@@ -116,11 +68,11 @@ func (p *page) html() string {
 // until waits for a script expression to be true.
 func (p *page) until(what, expr string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.Ctx, 30*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		p.shot("failed.png")
-		main, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText`))
+		main, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText`))
 		p.t.Fatalf("%s: %v\npage (screenshot in testdata/out/failed.png):\n%s", what, err, main)
 	}
 }
@@ -129,7 +81,7 @@ func (p *page) until(what, expr string) {
 // to look at.
 func (p *page) shot(name string) {
 	p.t.Helper()
-	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(p.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		p.t.Fatalf("screenshot: %v", err)
 	}
@@ -141,9 +93,7 @@ func (p *page) shot(name string) {
 
 func (p *page) check() {
 	p.t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, e := range p.errs {
+	for _, e := range p.Errors() {
 		// Refusals the test asked for are answers, not errors.
 		if strings.Contains(e, "status of 400") || strings.Contains(e, "status of 409") {
 			continue
@@ -172,7 +122,7 @@ func TestPagesInBrowser(t *testing.T) {
 	fac.do("open the facilitator's page", chromedp.Navigate(srv.URL+"/?token="+tok["facilitator:"]),
 		chromedp.WaitVisible(`tr[data-inject="I-3"] button.skip`))
 	// The token leaves the address bar once the page has it.
-	if loc, _ := chromedp.Run(fac.ctx, chromedp.Location()); strings.Contains(loc, "token") {
+	if loc, _ := chromedp.Run(fac.Ctx, chromedp.Location()); strings.Contains(loc, "token") {
 		t.Errorf("the address bar still shows the token: %s", loc)
 	}
 	fac.do("skip I-3 by keyboard", chromedp.Focus(`tr[data-inject="I-3"] button.skip`), chromedp.KeyEvent(kb.Enter))
@@ -206,7 +156,7 @@ func TestPagesInBrowser(t *testing.T) {
 	pet.do("open dk.pet's page", chromedp.Navigate(srv.URL+"/?token="+tok["player:dk.pet"]),
 		chromedp.WaitVisible(`article[data-decision="1"]`))
 	// The rules' choice is the default: share with se.sapo.
-	checked, err := chromedp.Run(pet.ctx, chromedp.Evaluate[[]string](
+	checked, err := chromedp.Run(pet.Ctx, chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll('article[data-decision="1"] input[type=checkbox]:checked')).map(x => x.value)`))
 	if err != nil || len(checked) != 1 || checked[0] != "se.sapo" {
 		t.Errorf("recipients checked by default: %v (%v); want the rules' se.sapo", checked, err)

@@ -17,6 +17,7 @@ import (
 	"liaison/agents"
 	"liaison/broker"
 	"liaison/events"
+	"liaison/internal/browsertest"
 	"liaison/internal/golden"
 	"liaison/scenarios"
 	"liaison/sim"
@@ -327,21 +328,6 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// chromium finds the browser, or skips (fails under CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
-	return ""
-}
-
 var consoleLine = regexp.MustCompile(`(?m)^.*(CONSOLE|console).*$`)
 
 // renderInBrowser loads an HTML file in headless Chromium, takes a
@@ -404,7 +390,7 @@ var (
 // ratings in the objective and in the summary table. It keeps a
 // screenshot in testdata/out (ignored by git) for a person to look at.
 func TestHTMLInBrowser(t *testing.T) {
-	bin := chromium(t)
+	bin := browsertest.Chromium(t)
 	dir := t.TempDir()
 	// The check must be able to fail: a page with a script error shows up.
 	broken := filepath.Join(dir, "broken.html")

@@ -6,17 +6,17 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"liaison/internal/browsertest"
 )
 
 func TestConsoleFlags(t *testing.T) {
@@ -39,56 +39,19 @@ func TestConsoleFlags(t *testing.T) {
 	}
 }
 
-// chromiumPath finds the browser, or skips (fails under CI, which
-// installs it).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium); skipping the browser test")
-	return ""
-}
-
 // tab is a browser tab; script errors on it fail the test.
 type tab struct {
-	t    *testing.T
-	ctx  context.Context
-	mu   sync.Mutex
-	errs []string
+	*browsertest.Tab
+	t *testing.T
 }
 
 func newTab(t *testing.T, browser context.Context) *tab {
-	ctx, cancel := chromedp.NewContext(browser)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil { // the tab lives as long as this first call's context
-		t.Fatalf("opening a tab: %v", err)
-	}
-	tb := &tab{t: t, ctx: ctx}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				tb.mu.Lock()
-				tb.errs = append(tb.errs, m.String())
-				tb.mu.Unlock()
-			}
-		}
-	}()
-	return tb
+	return &tab{Tab: browsertest.NewTab(t, browser), t: t}
 }
 
 func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 40*time.Second)
+	ctx, cancel := context.WithTimeout(tb.Ctx, 40*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		tb.shot("failed.png")
@@ -103,7 +66,7 @@ func (tb *tab) until(what, expr string) {
 
 func (tb *tab) eval(expr string) string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](expr))
+	s, err := chromedp.Run(tb.Ctx, chromedp.Evaluate[string](expr))
 	if err != nil {
 		tb.t.Fatalf("%s: %v", expr, err)
 	}
@@ -111,7 +74,7 @@ func (tb *tab) eval(expr string) string {
 }
 
 func (tb *tab) shot(name string) {
-	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(tb.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Errorf("screenshot %s: %v", name, err)
 		return
@@ -122,9 +85,7 @@ func (tb *tab) shot(name string) {
 
 func (tb *tab) check() {
 	tb.t.Helper()
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	for _, e := range tb.errs {
+	for _, e := range tb.Errors() {
 		tb.t.Errorf("page error: %s", e)
 	}
 }
@@ -153,7 +114,7 @@ func TestConsoleExercise(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a paced run in a browser")
 	}
-	bin := chromiumPath(t)
+	bin := browsertest.Chromium(t)
 	dir := t.TempDir()
 	log := filepath.Join(dir, "exercise.jsonl")
 	var stderr syncBuffer
@@ -180,16 +141,7 @@ func TestConsoleExercise(t *testing.T) {
 		t.Fatalf("links printed: %v\n%s", links, stderr.String())
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	browser, cancel2 := chromedp.NewContext(actx)
-	defer cancel2()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	browser := browsertest.Browser(t, bin)
 
 	seats := []string{"se.sirene", "de.sirene", "se.sapo", "dk.pet"}
 	players := map[string]*tab{}
@@ -230,7 +182,7 @@ func TestConsoleExercise(t *testing.T) {
 	pages := map[string][]string{}
 	look := func() {
 		for _, p := range seats {
-			html, err := chromedp.Run(players[p].ctx, chromedp.OuterHTML("html"))
+			html, err := chromedp.Run(players[p].Ctx, chromedp.OuterHTML("html"))
 			if err == nil {
 				pages[p] = append(pages[p], html)
 			}
