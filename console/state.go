@@ -51,12 +51,12 @@ type obs struct {
 // left out.
 func observed(e *events.Event, n *events.Names) obs {
 	o := obs{t: e.T, kind: e.Kind, value: e.Value, count: e.Count}
-	o.agency = name(n.Agencies, e.Agency)
-	o.item = name(n.Items, e.Item)
-	o.typ = name(n.Types, e.Type)
-	o.channel = name(n.Channels, e.Channel)
-	o.peer = name(n.Agencies, e.Peer)
-	if from := name(n.Agencies, e.MsgFrom); from != "" {
+	o.agency = events.Name(n.Agencies, e.Agency)
+	o.item = events.Name(n.Items, e.Item)
+	o.typ = events.Name(n.Types, e.Type)
+	o.channel = events.Name(n.Channels, e.Channel)
+	o.peer = events.Name(n.Agencies, e.Peer)
+	if from := events.Name(n.Agencies, e.MsgFrom); from != "" {
 		o.msg = events.MessageID(liaison.AgencyID(from), e.MsgSeq)
 	}
 	switch {
@@ -75,13 +75,6 @@ func observed(e *events.Event, n *events.Names) obs {
 		}
 	}
 	return o
-}
-
-func name[T ~string](names []T, ix int32) string {
-	if ix < 0 || int(ix) >= len(names) {
-		return ""
-	}
-	return string(names[ix])
 }
 
 type item struct {

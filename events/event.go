@@ -158,6 +158,15 @@ type Names struct {
 	Reasons  []string
 }
 
+// Name is the name at index ix of one of the tables, or "" for none (-1)
+// or an index outside it.
+func Name[T ~string](names []T, ix int32) string {
+	if ix < 0 || int(ix) >= len(names) {
+		return ""
+	}
+	return string(names[ix])
+}
+
 // Reasons is the bounded set of drop reasons, in index order.
 var Reasons = []string{
 	liaison.DropNoRoute, liaison.DropTLP, liaison.DropConsentRefuse,

@@ -264,33 +264,13 @@ type analyzer struct {
 	hold    map[workKey]*events.Record
 }
 
-func (a *analyzer) agency(i int32) string {
-	if i < 0 {
-		return ""
-	}
-	return string(a.n.Agencies[i])
-}
+func (a *analyzer) agency(i int32) string { return events.Name(a.n.Agencies, i) }
 
-func (a *analyzer) item(i int32) string {
-	if i < 0 {
-		return ""
-	}
-	return string(a.n.Items[i])
-}
+func (a *analyzer) item(i int32) string { return events.Name(a.n.Items, i) }
 
-func (a *analyzer) typ(i int32) string {
-	if i < 0 {
-		return ""
-	}
-	return string(a.n.Types[i])
-}
+func (a *analyzer) typ(i int32) string { return events.Name(a.n.Types, i) }
 
-func (a *analyzer) channel(i int32) string {
-	if i < 0 {
-		return ""
-	}
-	return string(a.n.Channels[i])
-}
+func (a *analyzer) channel(i int32) string { return events.Name(a.n.Channels, i) }
 
 func (a *analyzer) msgID(m msgKey) string {
 	if m.from < 0 {
