@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/term"
 
 	"liaison/atomicfile"
 	"liaison/broker"
@@ -99,8 +96,7 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 			fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 			return exitInvalid
 		}
-		host, _ := os.Hostname()
-		conn, err := broker.Connect(*natsURL, nil, fmt.Sprintf("liaison compare %s-%d", host, os.Getpid()), opts...)
+		conn, err := broker.Connect(*natsURL, nil, "liaison compare "+processName(), opts...)
 		if err != nil {
 			fmt.Fprintln(m.Stderr, "liaison compare: "+strings.TrimPrefix(err.Error(), "compare: "))
 			return exitFailed
@@ -145,16 +141,6 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-// addTLSFlags adds the TLS client flags of the commands that connect to
-// NATS; comparisons and workers take no --creds, since need-to-know users
-// are agencies'.
-func addTLSFlags(fs *flag.FlagSet) clientFlags {
-	return clientFlags{creds: new(string),
-		cert: fs.String("tls-cert", "", "TLS client certificate `FILE` (PEM)"),
-		key:  fs.String("tls-key", "", "TLS client key `FILE` (PEM)"),
-		ca:   fs.String("tls-ca", "", "certificate authority `FILE` (PEM) that signed the server's certificate")}
-}
-
 // progressLine shows a comparison's progress on one line of a terminal:
 // runs done of the total and the time left at the pace so far.
 type progressLine struct {
@@ -166,7 +152,7 @@ type progressLine struct {
 // progress returns a progress line when stderr is a terminal, else nil
 // (whose methods do nothing but print messages).
 func (m *Main) progress() *progressLine {
-	if f, ok := m.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(m.Stderr) {
 		return &progressLine{w: m.Stderr, start: time.Now()}
 	}
 	return nil

@@ -81,8 +81,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 		runID = sc.Name
 	}
 	if *name == "" {
-		host, _ := os.Hostname()
-		*name = fmt.Sprintf("%s-%d", host, os.Getpid())
+		*name = processName()
 	}
 	subj := broker.NewSubjects(broker.RunToken(runID))
 	model, err := agents.Compile(applied, s, subj)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"os"
 
 	"github.com/nats-io/nats.go"
 
@@ -28,12 +30,25 @@ type clientFlags struct {
 }
 
 func addClientFlags(fs *flag.FlagSet) clientFlags {
-	return clientFlags{
-		creds: fs.String("creds", "", "connect as the NATS users whose nkey seeds liaison auth wrote to `DIR`"),
-		cert:  fs.String("tls-cert", "", "TLS client certificate `FILE` (PEM)"),
-		key:   fs.String("tls-key", "", "TLS client key `FILE` (PEM)"),
-		ca:    fs.String("tls-ca", "", "certificate authority `FILE` (PEM) that signed the server's certificate"),
-	}
+	c := addTLSFlags(fs)
+	c.creds = fs.String("creds", "", "connect as the NATS users whose nkey seeds liaison auth wrote to `DIR`")
+	return c
+}
+
+// addTLSFlags adds the TLS client flags alone: comparisons and workers
+// take no --creds, since need-to-know users are agencies'.
+func addTLSFlags(fs *flag.FlagSet) clientFlags {
+	return clientFlags{creds: new(string),
+		cert: fs.String("tls-cert", "", "TLS client certificate `FILE` (PEM)"),
+		key:  fs.String("tls-key", "", "TLS client key `FILE` (PEM)"),
+		ca:   fs.String("tls-ca", "", "certificate authority `FILE` (PEM) that signed the server's certificate")}
+}
+
+// processName names this process where no name is given: the host name
+// and the process id.
+func processName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // tls returns the TLS connect options, if any were asked for.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"runtime"
 
 	"liaison/broker"
@@ -36,8 +35,7 @@ func (m *Main) worker(ctx context.Context, args []string) int {
 		return exitInvalid
 	}
 	if *name == "" {
-		host, _ := os.Hostname()
-		*name = fmt.Sprintf("%s-%d", host, os.Getpid())
+		*name = processName()
 	}
 	opts, err := tls.tls()
 	if err != nil {
