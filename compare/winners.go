@@ -103,11 +103,7 @@ func (r *Result) Verdicts(items []ItemStats) []Verdict {
 		}
 		out = append(out, v)
 
-		for _, q := range []struct {
-			metric string
-			q      float64
-			iv     func(ItemStats) Interval
-		}{{MetricP50, 0.5, func(s ItemStats) Interval { return s.P50 }}, {MetricP95, 0.95, func(s ItemStats) Interval { return s.P95 }}} {
+		for _, q := range quantileMetrics {
 			v := rank(it.ID, q.metric, allRows(len(st)), func(row int) float64 { return q.iv(st[row]).Est }, true)
 			if v.Next >= 0 && q.iv(st[v.Best]).open() {
 				// Too few runs pin the best row's quantile down (the
@@ -344,15 +340,19 @@ type Open struct {
 	Censored []float64
 }
 
+// quantileMetrics are the quantiles of the time to reach the audience
+// that comparisons rank, with the interval each item's statistics give.
+var quantileMetrics = []struct {
+	metric string
+	q      float64
+	iv     func(ItemStats) Interval
+}{{MetricP50, 0.5, func(s ItemStats) Interval { return s.P50 }}, {MetricP95, 0.95, func(s ItemStats) Interval { return s.P95 }}}
+
 // OpenIntervals lists, per item and quantile, the rows whose interval is
 // open, grouped by the number of runs that would close it.
 func (r *Result) OpenIntervals(items []ItemStats) []Open {
 	var out []Open
-	for _, q := range []struct {
-		metric string
-		q      float64
-		iv     func(ItemStats) Interval
-	}{{MetricP50, 0.5, func(s ItemStats) Interval { return s.P50 }}, {MetricP95, 0.95, func(s ItemStats) Interval { return s.P95 }}} {
+	for _, q := range quantileMetrics {
 		for _, s := range items {
 			if !q.iv(s).open() {
 				continue
