@@ -197,19 +197,7 @@ func TestWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv, err := broker.StartServer(broker.ServerOptions{Name: "test-workers"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	connect := func(name string) *nats.Conn {
-		c, err := broker.Connect("", srv, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c.Conn
-	}
+	connect := testServer(t, "test-workers")
 	// The vanishing peer answers pings as a worker, takes the first
 	// request, answers with a result that does not fit the scenario, and
 	// is gone.
@@ -274,19 +262,7 @@ func TestWorkerStops(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs long replications")
 	}
-	srv, err := broker.StartServer(broker.ServerOptions{Name: "test-stop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	connect := func(name string) *nats.Conn {
-		c, err := broker.Connect("", srv, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c.Conn
-	}
+	connect := testServer(t, "test-stop")
 	firstCtx, stopFirst := context.WithCancel(context.Background())
 	started := make(chan struct{}, 16)
 	first := &Worker{Conn: connect("first"), Name: "first", Slots: 1, Log: func(s string) {
@@ -342,4 +318,22 @@ func benchRuns(b *testing.B, p int) {
 func BenchmarkRuns(b *testing.B) {
 	b.Run("P=1", func(b *testing.B) { benchRuns(b, 1) })
 	b.Run("P=2", func(b *testing.B) { benchRuns(b, 2) })
+}
+
+// testServer starts an embedded server for the test and returns how to
+// connect to it; connections close when the test ends, before the server.
+func testServer(t *testing.T, name string) func(client string) *nats.Conn {
+	srv, err := broker.StartServer(broker.ServerOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return func(client string) *nats.Conn {
+		c, err := broker.Connect("", srv, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c.Conn
+	}
 }

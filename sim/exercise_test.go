@@ -77,6 +77,19 @@ func (x *exerciseScript) observe(e *events.Event, n *events.Names) {
 	}
 }
 
+// config is the paced run of the exercise scenario that the script drives
+// (it takes the run's Act when the run starts).
+func (x *exerciseScript) config(sc *scenarios.Scenario) sim.Config {
+	return sim.Config{Scenario: sc, Seed: 3, Speed: exerciseSpeed,
+		OnStart: []func(sim.Started){func(s sim.Started) {
+			x.mu.Lock()
+			x.act = s.Act
+			x.mu.Unlock()
+		}},
+		Observers: []func(*events.Event, *events.Names){x.observe},
+	}
+}
+
 // exerciseSpeed paces the scripted exercise: its facilitator acts when the
 // recorder has seen I-1 (at 1h) and must be taken before I-2 is due (at
 // 10h). At half a simulated day per wall second that leaves 750 ms for the
@@ -92,17 +105,12 @@ const exerciseSpeed = 86400 / 2
 func TestExerciseActions(t *testing.T) {
 	sc := load(t, "testdata/exercise.yaml")
 	x := &exerciseScript{t: t, done: map[string]bool{}}
-	cfg := sim.Config{Scenario: sc, Seed: 3, Speed: exerciseSpeed,
-		OnStart: []func(sim.Started){func(s sim.Started) {
-			x.mu.Lock()
-			x.act = s.Act
-			x.mu.Unlock()
-			if len(s.Players) != 1 || s.Players[0] != "dk.pet" {
-				t.Errorf("players %v", s.Players)
-			}
-		}},
-		Observers: []func(*events.Event, *events.Names){x.observe},
-	}
+	cfg := x.config(sc)
+	cfg.OnStart = append(cfg.OnStart, func(s sim.Started) {
+		if len(s.Players) != 1 || s.Players[0] != "dk.pet" {
+			t.Errorf("players %v", s.Players)
+		}
+	})
 	sum, log := run(t, cfg)
 	x.wg.Wait()
 	for _, r := range x.results {

@@ -10,7 +10,6 @@ import (
 
 	"liaison/agents"
 	"liaison/broker"
-	"liaison/events"
 	"liaison/sim"
 )
 
@@ -73,15 +72,7 @@ func runAcross(t *testing.T, cfg sim.Config, parts [][]int32) []byte {
 func TestActionsAcrossProcesses(t *testing.T) {
 	sc := load(t, "testdata/exercise.yaml")
 	x := &exerciseScript{t: t, done: map[string]bool{}}
-	cfg := sim.Config{Scenario: sc, Seed: 3, Speed: exerciseSpeed,
-		OnStart: []func(sim.Started){func(s sim.Started) {
-			x.mu.Lock()
-			x.act = s.Act
-			x.mu.Unlock()
-		}},
-		Observers: []func(*events.Event, *events.Names){x.observe},
-	}
-	_, log := run(t, cfg)
+	_, log := run(t, x.config(sc))
 	x.wg.Wait()
 	actions, err := sim.ReadActions("exercise.jsonl", bytes.NewReader(log))
 	if err != nil {
