@@ -28,7 +28,8 @@ func main() {
 		stop()
 	}()
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
-	code := m.Run(ctx, os.Args[1:])
-	stop()
-	os.Exit(code)
+	// The handlers stay in place up to the exit: a signal that arrives
+	// after the work is done must not kill the program with the default
+	// action and lose its exit code.
+	os.Exit(m.Run(ctx, os.Args[1:]))
 }
