@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"time"
 
@@ -124,12 +125,21 @@ func (c *Clock) Now() liaison.Time {
 	if c.paused {
 		return c.pausedSim
 	}
-	return liaison.FromDuration(time.Duration(float64(time.Since(c.t0)) * c.speed))
+	return liaison.FromDuration(scale(float64(time.Since(c.t0)) * c.speed))
+}
+
+// scale converts nanoseconds to a Duration, saturating: a very slow or
+// fast pace must not wrap a time around into the past.
+func scale(ns float64) time.Duration {
+	if ns >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
 }
 
 // WallAt is the wall time of simulated time t, in a paced run.
 func (c *Clock) WallAt(t liaison.Time) time.Time {
-	return c.t0.Add(time.Duration(float64(t.Duration()) / c.speed))
+	return c.t0.Add(scale(float64(t.Duration()) / c.speed))
 }
 
 // Drift is how far the scaled wall clock has run past simulated time t.

@@ -100,6 +100,12 @@ func Variants(sc *scenarios.Scenario) []string {
 	return out
 }
 
+// MaxReplications bounds the replications of one comparison (rows times
+// runs): each keeps its run's summary for the tables and intervals, so a
+// mistyped --runs would otherwise exhaust memory before the first run.
+// A hundred thousand is far beyond what intervals need.
+const MaxReplications = 100_000
+
 // plan is a checked comparison: its rows and the scenario each runs.
 type plan struct {
 	rows     []Row
@@ -145,7 +151,14 @@ func (cfg Config) plan() (*plan, error) {
 			}
 		}
 	}
+	if cfg.Seed > math.MaxUint64-uint64(cfg.Runs-1) {
+		return nil, fmt.Errorf("compare: seeds %d and the %d after it pass the largest seed, %d; expected a smaller --seed", cfg.Seed, cfg.Runs-1, uint64(math.MaxUint64))
+	}
 	p.rows = rows(variants, cfg.Sweeps)
+	if cfg.Runs > MaxReplications/len(p.rows) {
+		return nil, fmt.Errorf("compare: %d rows of %d runs each exceed %d replications (every run's summary is kept for the tables); expected fewer --runs or values",
+			len(p.rows), cfg.Runs, MaxReplications)
+	}
 	for _, r := range p.rows {
 		sc, err := prepare(cfg.Scenario, r)
 		if err != nil {

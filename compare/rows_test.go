@@ -2,6 +2,7 @@ package compare
 
 import (
 	"context"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -80,6 +81,10 @@ func TestCheck(t *testing.T) {
 	}{
 		{Config{Runs: 0}, "runs must be at least 1"},
 		{Config{Runs: 1, Level: 1.5}, "expected a number between 0 and 1"},
+		// A mistyped --runs is refused before anything is allocated.
+		{Config{Runs: 1_000_000_000}, "rows of 1000000000 runs each exceed 100000 replications"},
+		{Config{Runs: MaxReplications / 2, Variants: []string{"", "mesh", "hub"}}, "3 rows of 50000 runs each"},
+		{Config{Runs: 2, Seed: math.MaxUint64}, "pass the largest seed"},
 		{Config{Runs: 1, Variants: []string{"", ""}}, "variant (base) is given twice"},
 		{Config{Runs: 1, Variants: []string{"nope"}}, `no variant "nope"`},
 		{Config{Runs: 1, Sweeps: []Sweep{{"duration", []string{"1d"}}, {"duration", []string{"2d"}}}}, "given twice"},

@@ -179,10 +179,39 @@ var actionKinds = map[string]events.Kind{
 // checked (events.Reader), so a damaged log is refused before the replay
 // starts rather than half-way.
 func ReadActions(name string, r io.Reader) ([]broker.Action, error) {
+	_, out, err := ReadReplay(name, r)
+	return out, err
+}
+
+// ReadReplay is ReadActions that also returns the log's run header, so
+// that a replay can check it is of the run it replays (CheckReplay).
+func ReadReplay(name string, r io.Reader) (*events.RunInfo, []broker.Action, error) {
 	rd, err := events.NewReader(name, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	out, err := readActions(rd)
+	return rd.Info(), out, err
+}
+
+// CheckReplay says what is wrong with replaying, in a run of scenario sc
+// with seed and variant, the actions of the log name whose header is info:
+// only the run the log records gives the same log again, and another
+// scenario's actions name agencies, injects and decisions it lacks.
+func CheckReplay(name string, info *events.RunInfo, sc *scenarios.Scenario, seed uint64, variant string) error {
+	if info.Scenario == sc.Name && info.Seed == seed && info.Variant == variant {
+		return nil
+	}
+	flags := fmt.Sprintf("--seed %d", info.Seed)
+	if info.Variant != "" {
+		flags += " --variant " + info.Variant
+	}
+	return &events.LogError{File: name, Line: 1, Msg: fmt.Sprintf(
+		"the log is of scenario %s, seed %d, variant %q; this run is of %s, seed %d, variant %q: a replay must run the scenario the log records, with %s",
+		info.Scenario, info.Seed, info.Variant, sc.Name, seed, variant, flags)}
+}
+
+func readActions(rd *events.Reader) ([]broker.Action, error) {
 	var out []broker.Action
 	for {
 		rec, err := rd.Next()

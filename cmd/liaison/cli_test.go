@@ -186,3 +186,51 @@ func TestSchemaIsJSON(t *testing.T) {
 		t.Fatalf("schema lacks $schema or properties")
 	}
 }
+
+// TestOutputsChecked: outputs that would overwrite an input or each other,
+// name a directory, lie in no directory or are a flag taking the place of
+// a file name are refused before any work, with exit 2 and the flag named;
+// the inputs are left as they were and nothing is written.
+func TestOutputsChecked(t *testing.T) {
+	dir := t.TempDir()
+	scenario, err := os.ReadFile("../../sim/testdata/chain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := filepath.Join(dir, "s.yaml")
+	os.WriteFile(s, scenario, 0o644)
+	os.Mkdir(filepath.Join(dir, "adir"), 0o755)
+	os.Symlink(s, filepath.Join(dir, "link.yaml"))
+	in := func(name string) string { return filepath.Join(dir, name) }
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--events", s, s}, "--events " + s + ": is the input"},
+		{[]string{"run", "--events", in("link.yaml"), s}, ": is the input"},
+		{[]string{"run", "--events", in("o.json"), "--report", in("./o.json"), s}, "--report " + in("o.json") + ": --events writes that file too"},
+		{[]string{"run", "--openmetrics", in("o.om"), "--events", in("o.om"), s}, "--events writes that file too"},
+		{[]string{"run", "--events", in("adir"), s}, "is a directory"},
+		{[]string{"run", "--openmetrics", in("nodir/x.om"), s}, "no directory"},
+		{[]string{"run", "--events", "--json", s}, "--events --json: that is a flag, not a file name"},
+		{[]string{"run", "--speed", "1e-9", s}, "--speed 1e-09: expected simulated seconds per wall second from 0.001"},
+		{[]string{"msel", "export", "-o", s, s}, "-o " + s + ": is the input"},
+		{[]string{"msel", "import", "--into", s, s}, "--into " + s + ": is the input"},
+		{[]string{"report", "-o", s, s}, "-o " + s + ": is the input"},
+		{[]string{"compare", "--csv", in("a.csv"), "--winners-csv", in("a.csv"), s}, "--csv writes that file too"},
+		{[]string{"compare", "--html", in("nodir/x.html"), s}, "no directory"},
+		{[]string{"compare", "--runs", "1000000000", s}, "exceed 100000 replications"},
+	} {
+		code, _, stderr := cli(t, tc.args...)
+		if code != exitInvalid || !strings.Contains(stderr, tc.want) {
+			t.Errorf("liaison %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+		if got, _ := os.ReadFile(s); !bytes.Equal(got, scenario) {
+			t.Fatalf("liaison %s changed its input", strings.Join(tc.args, " "))
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 3 {
+			t.Fatalf("liaison %s left %d files, want the 3 it was given", strings.Join(tc.args, " "), len(entries))
+		}
+	}
+}

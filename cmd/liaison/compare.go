@@ -62,6 +62,10 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison compare: --parallel (not negative) is for runs in this process, each worker takes its own; --workers (at least 1) and --worker-timeout go with --nats")
 		return exitInvalid
 	}
+	if err := checkOutputs(fs, pos, "csv", "winners-csv", "html"); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
+		return exitInvalid
+	}
 	file, data, err := scenarios.ReadSource(pos[0])
 	if err != nil {
 		fmt.Fprintln(m.Stderr, err)

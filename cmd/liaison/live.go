@@ -23,6 +23,10 @@ import (
 	"liaison/sim"
 )
 
+// A pace from a simulated second per 17 wall minutes to 30 simulated years
+// per wall second: beyond either, times no longer fit a Duration.
+const minSpeed, maxSpeed = 1e-3, 1e9
+
 // Live exercises: `liaison run --speed N --listen ADDR` paces a run and lets
 // other processes join it; `liaison inject` and `liaison control` are the
 // facilitator's tools; `--replay LOG` plays a live run's actions again.
@@ -58,8 +62,8 @@ func newLiveFlags(fs *flag.FlagSet) runExtension {
 }
 
 func (l *liveFlags) Configure(cfg *sim.Config) error {
-	if flagGiven(l.fs, "speed") && !(*l.speed > 0 && !math.IsInf(*l.speed, 1)) {
-		return fmt.Errorf("--speed %g: must be a positive number of simulated seconds per wall second (1 = real time); leave it out to run as fast as possible", *l.speed)
+	if flagGiven(l.fs, "speed") && !(*l.speed >= minSpeed && *l.speed <= maxSpeed) {
+		return fmt.Errorf("--speed %g: expected simulated seconds per wall second from %g to %g (1 = real time); leave it out to run as fast as possible", *l.speed, minSpeed, maxSpeed)
 	}
 	cfg.Speed, cfg.Listen, cfg.Drift, cfg.Lag = *l.speed, *l.listen, &l.drift, &l.lag
 	l.begun = time.Now()
@@ -77,9 +81,14 @@ func (l *liveFlags) Configure(cfg *sim.Config) error {
 			return err
 		}
 		defer f.Close()
-		if cfg.Replay, err = sim.ReadActions(*l.replay, f); err != nil {
+		info, actions, err := sim.ReadReplay(*l.replay, f)
+		if err != nil {
 			return err
 		}
+		if err := sim.CheckReplay(*l.replay, info, cfg.Scenario, cfg.Seed, cfg.Variant); err != nil {
+			return err
+		}
+		cfg.Replay = actions
 	}
 	l.quiet = flagBool(l.fs, "quiet")
 	cfg.OnStart = append(cfg.OnStart, func(s sim.Started) {

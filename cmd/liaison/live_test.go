@@ -119,6 +119,18 @@ func TestLiveExercise(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("the replayed log differs from the live run's")
 	}
+	// Only the run the log records gives it again: another seed, variant
+	// or scenario is refused before it runs, with what to run instead.
+	for _, args := range [][]string{
+		{"--seed", "9", "../../sim/testdata/live.yaml"},
+		{"../../sim/testdata/chain.yaml"},
+	} {
+		args = append([]string{"run", "--quiet", "--replay", log, "--events", filepath.Join(dir, "other.jsonl")}, args...)
+		code, _, stderr := cli(t, args...)
+		if code != exitInvalid || !strings.Contains(stderr, log+":1: the log is of scenario") || !strings.Contains(stderr, "a replay must run the scenario the log records, with --seed") {
+			t.Errorf("liaison %s: exit %d, %q; want exit 2 and the log's run", strings.Join(args, " "), code, stderr)
+		}
+	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 3 {
 		t.Errorf("%d files in the run's directory, want live.jsonl, live.html and replay.jsonl (no temporary files)", len(entries))

@@ -52,6 +52,10 @@ func (m *Main) mselExport(args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison msel export: name exactly one scenario file or built-in name")
 		return exitInvalid
 	}
+	if err := checkOutputs(fs, pos, "o"); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison msel export: %v\n", err)
+		return exitInvalid
+	}
 	sc, err := scenarios.Open(pos[0])
 	if err != nil {
 		fmt.Fprintln(m.Stderr, err)
@@ -83,6 +87,10 @@ func (m *Main) mselImport(args []string) int {
 	}
 	if len(pos) != 1 || *into == "" {
 		fmt.Fprintln(m.Stderr, "usage: liaison msel import --into FILE injects.csv")
+		return exitInvalid
+	}
+	if err := checkOutputs(fs, pos, "into"); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison msel import: %v\n", err)
 		return exitInvalid
 	}
 	csvFile, err := os.Open(pos[0])

@@ -38,6 +38,10 @@ func (m *Main) report(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison report: name exactly one event log (written by liaison run --events FILE)")
 		return exitInvalid
 	}
+	if err := checkOutputs(fs, pos, "o"); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison report: %v\n", err)
+		return exitInvalid
+	}
 	f := *format
 	if f == "" {
 		f = report.FormatOf(*out)
@@ -128,12 +132,9 @@ func (x *reportExtension) Configure(cfg *sim.Config) error {
 	if report.FormatOf(*x.path) == "" {
 		return fmt.Errorf("--report %s: the file name must end in .html, .md or .json", *x.path)
 	}
-	// A report that cannot be written should say so before the run, not
-	// after an exercise.
+	// Its directory was checked before the run (checkOutputs): a report
+	// that cannot be written says so before an exercise, not after it.
 	dir := filepath.Dir(*x.path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("--report %s: no directory %s to write it in", *x.path, dir)
-	}
 	if ev := x.fs.Lookup("events").Value.String(); ev != "" && ev != "-" {
 		x.logPath = ev
 		return nil

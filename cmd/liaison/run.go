@@ -80,6 +80,10 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison run: name exactly one scenario file or built-in name (see liaison list)")
 		return exitInvalid
 	}
+	if err := checkOutputs(fs, []string{pos[0], flagValue(fs, "replay")}, "events", "report", "openmetrics"); err != nil {
+		fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
+		return exitInvalid
+	}
 	if *asJSON && *eventsPath == "-" {
 		fmt.Fprintln(m.Stderr, "liaison run: --json and --events - would both write to stdout; give --events a file")
 		return exitInvalid
