@@ -43,6 +43,11 @@ type metricsExtension struct {
 	URL string
 }
 
+// maxSamples bounds the samples of an --openmetrics file: every series is
+// written at least every few minutes of simulated time, so a year of
+// one-minute samples is already gigabytes.
+const maxSamples = 600_000
+
 func newMetricsExtension(fs *flag.FlagSet) runExtension {
 	x := &metricsExtension{out: fs.Output(), fs: fs, now: time.Now}
 	fs.StringVar(&x.addr, "metrics-addr", "", "serve the run's Prometheus metrics at `ADDR`/metrics (host:port; :9464 binds 127.0.0.1:9464, 0.0.0.0:9464 every interface)")
@@ -74,6 +79,10 @@ func (x *metricsExtension) Configure(cfg *sim.Config) error {
 	}
 	if x.addr == "" && x.omPath == "" {
 		return nil
+	}
+	if d := cfg.Scenario.Duration; x.omPath != "" && d > 0 && liaison.Time(d)/liaison.FromDuration(x.omInterval) > maxSamples {
+		return fmt.Errorf("--openmetrics %s: %v of simulated time sampled every %v is more than %d samples (gigabytes of text); expected a longer --openmetrics-interval, such as %v",
+			x.omPath, liaison.Time(d).Duration(), x.omInterval, maxSamples, (liaison.Time(d).Duration()/maxSamples).Round(time.Minute)+time.Minute)
 	}
 	x.col = metrics.New()
 	x.col.Attach(cfg)
@@ -113,7 +122,7 @@ func (x *metricsExtension) Finish(ctx context.Context, sum *events.Summary, runE
 		end := liaison.Time(math.Round(sum.EndSeconds * 1000))
 		x.col.End(end)
 		if x.sampler != nil {
-			err = x.writeOpenMetrics(end, stderr)
+			err = x.writeOpenMetrics(ctx, end, stderr)
 		}
 	}
 	if x.srv == nil {
@@ -135,8 +144,17 @@ func (x *metricsExtension) Finish(ctx context.Context, sum *events.Summary, runE
 }
 
 // writeOpenMetrics writes the sampled metrics to a temporary file renamed
-// into place once complete: a failure leaves no partial file.
-func (x *metricsExtension) writeOpenMetrics(end liaison.Time, stderr io.Writer) (err error) {
+// into place once complete: a failure leaves no partial file, and a signal
+// stops the writing of a long run's file as it stops the run.
+func (x *metricsExtension) writeOpenMetrics(ctx context.Context, end liaison.Time, stderr io.Writer) (err error) {
+	defer func() {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("stopped (%v) before --openmetrics %s was written; the event log and the summary are complete", context.Cause(ctx), x.omPath)
+		}
+	}()
+	if ctx.Err() != nil {
+		return nil
+	}
 	if err := x.sampler.Finish(end); err != nil {
 		return err
 	}
@@ -153,7 +171,9 @@ func (x *metricsExtension) writeOpenMetrics(end liaison.Time, stderr io.Writer) 
 		fmt.Fprintf(stderr, "liaison run: --openmetrics: the run is longer than Prometheus keeps data by default; "+
 			"start it with --storage.tsdb.retention.time=%dd to keep all of it\n", days)
 	}
-	if err := atomicfile.Write(x.omPath, func(w io.Writer) error { return x.sampler.WriteOpenMetrics(w, placed) }); err != nil {
+	if err := atomicfile.Write(x.omPath, func(w io.Writer) error {
+		return x.sampler.WriteOpenMetrics(ctxWriter{ctx, w}, placed)
+	}); err != nil {
 		return fmt.Errorf("--openmetrics: %w", err)
 	}
 	if flagBool(x.fs, "quiet") {
@@ -169,4 +189,18 @@ func calendarProblem(start time.Time, end liaison.Time, now time.Time) string {
 		return "in the future, which Prometheus does not show"
 	}
 	return fmt.Sprintf("older than the %d days Prometheus keeps by default", int(metrics.RecentWindow.Hours()/24))
+}
+
+// ctxWriter fails its writes once ctx is done, so that a long write stops
+// at the next buffer it flushes.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

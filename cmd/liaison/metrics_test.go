@@ -52,6 +52,22 @@ func TestMetricsUsageErrors(t *testing.T) {
 			t.Errorf("liaison %s: exit %d, stderr %q; want exit 2 and a message", strings.Join(args, " "), code, stderr)
 		}
 	}
+	// Two years sampled every minute would be gigabytes: refused before
+	// the run, with an interval that fits.
+	dir := t.TempDir()
+	sc, err := os.ReadFile("../../scenarios/ctg-threat-warning.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := filepath.Join(dir, "long.yaml")
+	os.WriteFile(long, bytes.Replace(sc, []byte("\nduration: 72h\n"), []byte("\nduration: 20000h\n"), 1), 0o644)
+	code, _, stderr := cli(t, "run", "--openmetrics", filepath.Join(dir, "x.om"), long)
+	if code != exitInvalid || !strings.Contains(stderr, "more than 600000 samples") || !strings.Contains(stderr, "such as 3m0s") {
+		t.Errorf("two years at one-minute samples: exit %d, %q; want exit 2 and a longer interval", code, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files, want only the scenario", len(entries))
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe to read while the program writes.
