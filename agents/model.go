@@ -364,6 +364,10 @@ func Compile(sc *scenarios.Scenario, seed uint64, subj broker.Subjects) (*Model,
 	return m, nil
 }
 
+// DecisionTimeout is how long a player has for a decision before the
+// agency's rules act; zero when there is no limit.
+func (m *Model) DecisionTimeout() liaison.Time { return m.decisionTimeout }
+
 func (m *Model) typeIndex(t liaison.MessageType) int32 {
 	if ix, ok := m.typeIx[t]; ok {
 		return ix

@@ -189,6 +189,11 @@ func (c *Console) checkDecision(agency string, d *events.ActionDef) (string, *ap
 	if len(d.Type) > maxTypeLength || strings.ContainsFunc(string(d.Type), func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", errorf(http.StatusBadRequest, "type %q: expected a message type name, at most %d characters without spaces", d.Type, maxTypeLength)
 	}
+	// The types a player is offered are those of its inbox and of its
+	// rules' proposals; a type the run does not know would be ignored.
+	if t := string(d.Type); t != "" && !seat.typeSet[t] && len(seat.types) < maxTypes {
+		return "", errorf(http.StatusBadRequest, "type %q: no such message type for %s; expected one of %s", d.Type, agency, strings.Join(seat.types, ", "))
+	}
 	what := "decision " + itoa(int(p.ID)) + ": "
 	switch d.Action {
 	case "rules":

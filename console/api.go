@@ -23,11 +23,14 @@ var assets embed.FS
 
 // Limits of the HTTP side.
 const (
-	maxBody       = 64 << 10 // bytes of an action's JSON body
-	maxStreams    = 64       // live update streams at once, all seats together
-	streamEvery   = 250 * time.Millisecond
-	clockEvery    = time.Second
-	writeDeadline = 10 * time.Second
+	maxBody    = 64 << 10 // bytes of an action's JSON body
+	maxStreams = 64       // live update streams at once, all seats together
+	// Live streams of one seat at once: a few pages or a projector each,
+	// and one link can never lock the others (the facilitator's) out.
+	maxSeatStreams = 8
+	streamEvery    = 250 * time.Millisecond
+	clockEvery     = time.Second
+	writeDeadline  = 10 * time.Second
 )
 
 // ServeHTTP serves the pages, their assets and the API.
@@ -222,16 +225,26 @@ func (c *Console) state(w http.ResponseWriter, r *http.Request, s Seat, _ []stri
 // every second in between, and "end" once the run is over.
 func (c *Console) stream(w http.ResponseWriter, r *http.Request, s Seat, _ []string) {
 	c.mu.Lock()
-	if c.streams >= maxStreams {
+	switch {
+	case c.seatStreams[s.Token] >= maxSeatStreams:
+		c.mu.Unlock()
+		writeError(w, errorf(http.StatusTooManyRequests, "this link has %d live pages open already; close some", maxSeatStreams))
+		return
+	case c.streams >= maxStreams:
 		c.mu.Unlock()
 		writeError(w, errorf(http.StatusServiceUnavailable, "too many live pages are open (%d); close some", maxStreams))
 		return
 	}
+	if c.seatStreams == nil {
+		c.seatStreams = map[string]int{}
+	}
 	c.streams++
+	c.seatStreams[s.Token]++
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.streams--
+		c.seatStreams[s.Token]--
 		c.mu.Unlock()
 	}()
 	rc := http.NewResponseController(w)

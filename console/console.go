@@ -91,6 +91,8 @@ type Console struct {
 	ver      uint64
 	changed  chan struct{} // closed and replaced on every change
 	streams  int
+	// Live streams by seat token, each bounded by maxSeatStreams.
+	seatStreams map[string]int
 }
 
 // New returns a console waiting for its run.

@@ -328,6 +328,7 @@ func TestActions(t *testing.T) {
 		{"facilitator", "POST", "/api/notes", `{"text":"  PET asked Säpo by phone first. ","objective":"Hit follow-up","agency":"dk.pet"}`, nil},
 		{"facilitator", "POST", "/api/notes", `{"text":"   "}`, nil},
 		{"facilitator", "POST", "/api/notes", `{"text":"x"} {"text":"y"}`, nil},
+		{"player", "POST", "/api/decisions/1", `{"action":"share","to":["se.sapo"],"channel":"ctg","type":"made-up-type"}`, nil},
 		{"player", "POST", "/api/decisions/1", `{"action":"share","to":["se.sapo","no.pst"],"channel":"ctg","type":"threat-warning"}`, nil},
 		{"player", "POST", "/api/decisions/1", `{"action":"hold"}`, nil},
 		{"player", "POST", "/api/decisions/2", `{"action":"hold"}`, nil},
@@ -596,3 +597,37 @@ func TestPages(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+// TestStreamsPerSeat: one link may hold a few live pages at once, and no
+// more, so that it can never take every slot: the facilitator's page still
+// opens when a player's link holds all it may.
+func TestStreamsPerSeat(t *testing.T) {
+	c, _, tok := newTest(t)
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	defer c.End("test over")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func(token string) *http.Response {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/events?token="+token, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	for i := range maxSeatStreams {
+		if resp := open(tok["player:se.sapo"]); resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d of a player: %s", i+1, resp.Status)
+		}
+	}
+	resp := open(tok["player:se.sapo"])
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "live pages open already") {
+		t.Errorf("one stream too many: %s %s", resp.Status, body)
+	}
+	if resp := open(tok["facilitator:"]); resp.StatusCode != http.StatusOK {
+		t.Errorf("the facilitator's stream beside a full player's link: %s", resp.Status)
+	}
+}

@@ -25,15 +25,77 @@ type actionCheck struct {
 	at     map[int32]liaison.Time // injects' times as they stand; Never once skipped
 	manual map[int32]bool         // contingency injects not yet fired
 	cut    map[int32]bool
+
+	// Players' decisions, as the recorder logs them (observe, on its
+	// goroutine): each waiting one with the time its rules act (Never
+	// without a time limit), and those made.
+	mu      sync.Mutex
+	waiting map[decisionKey]liaison.Time
+	made    map[decisionKey]bool
+}
+
+type decisionKey struct {
+	agency liaison.AgencyID
+	id     uint64
 }
 
 func newActionCheck(m *agents.Model) *actionCheck {
-	c := &actionCheck{m: m, at: map[int32]liaison.Time{}, manual: map[int32]bool{}, cut: map[int32]bool{}}
+	c := &actionCheck{m: m, at: map[int32]liaison.Time{}, manual: map[int32]bool{}, cut: map[int32]bool{},
+		waiting: map[decisionKey]liaison.Time{}, made: map[decisionKey]bool{}}
 	for i, it := range m.Items() {
 		c.at[int32(i)] = it.At
 		c.manual[int32(i)] = it.Manual
 	}
 	return c
+}
+
+// observe follows players' decisions in the log: when one falls due and
+// when its rules would act, and when one is made.
+func (c *actionCheck) observe(e *events.Event, names *events.Names) {
+	switch e.Kind {
+	case events.DecisionPending:
+		d, ok := events.DecisionDueOf(e)
+		if !ok {
+			return
+		}
+		rules := liaison.Never
+		if to := c.m.DecisionTimeout(); to > 0 {
+			rules = e.T + to
+		}
+		c.mu.Lock()
+		c.waiting[decisionKey{liaison.AgencyID(events.Name(names.Agencies, e.Agency)), d.ID}] = rules
+		c.mu.Unlock()
+	case events.DecisionMade:
+		d, ok := events.DecidedOf(e)
+		if !ok {
+			return
+		}
+		c.mu.Lock()
+		c.made[decisionKey{liaison.AgencyID(events.Name(names.Agencies, e.Agency)), d.ID}] = true
+		c.mu.Unlock()
+	}
+}
+
+// decide accepts a player's decision that is waiting at its time at: not
+// made, and not one its rules will have made first, when its time ran
+// out. Otherwise the player would be told of a decision that changed
+// nothing.
+func (c *actionCheck) decide(d *events.ActionDef, at liaison.Time) error {
+	k := decisionKey{d.Agency, *d.Decision}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rules, ok := c.waiting[k]
+	switch {
+	case c.made[k]:
+		return fmt.Errorf("decision %d of %s has been made already", k.id, k.agency)
+	case !ok:
+		return fmt.Errorf("%s has no decision %d waiting", k.agency, k.id)
+	case at >= rules:
+		return fmt.Errorf("the rules made decision %d of %s at %ss, when its time ran out, before this decision could take effect (at %ss)",
+			k.id, k.agency, liaison.FormatSeconds(rules), liaison.FormatSeconds(at))
+	}
+	c.made[k] = true
+	return nil
 }
 
 func (c *actionCheck) accept(a broker.Action) error {
@@ -78,6 +140,8 @@ func (c *actionCheck) accept(a broker.Action) error {
 			return fmt.Errorf("channel %s is not cut", d.Channel)
 		}
 		c.cut[ch] = a.Kind == broker.ActionCut
+	case broker.ActionDecision:
+		return c.decide(d, a.At)
 	}
 	return nil
 }

@@ -221,7 +221,15 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	// goroutine while the nodes extend theirs.
 	recModel := model.ForNode()
 	rec := events.NewRecorder(&recModel.Names, hdr, model.Items(), cfg.Events)
-	if obs := cfg.Observers; len(obs) > 0 {
+	// The check of live actions follows players' decisions as they are
+	// logged, ahead of the observers that show them (a console): a
+	// decision a player sees waiting is known to the check.
+	check := newActionCheck(model)
+	obs := cfg.Observers
+	if len(sc.Players) > 0 {
+		obs = append([]func(*events.Event, *events.Names){check.observe}, obs...)
+	}
+	if len(obs) > 0 {
 		names := &recModel.Names
 		rec.OnEvent = func(e *events.Event) {
 			for _, o := range obs {
@@ -267,9 +275,9 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	var nodeErrs []error
 	var svcErr, recErr error
 	if cfg.ExternalNodes == 0 {
-		nodeErrs, svcErr, recErr = runLocal(ctx, cfg, model, recModel, rec, conns, listens, subj, parts, live, connectAgencies)
+		nodeErrs, svcErr, recErr = runLocal(ctx, cfg, model, recModel, rec, conns, listens, subj, parts, live, check.accept, connectAgencies)
 	} else {
-		svcErr, recErr = runRemote(ctx, cfg, model, recModel, rec, svcConn, subj, nodes, live)
+		svcErr, recErr = runRemote(ctx, cfg, model, recModel, rec, svcConn, subj, nodes, live, check.accept)
 	}
 	if err := errors.Join(append([]error{svcErr, recErr}, nodeErrs...)...); err != nil {
 		return nil, err
@@ -288,7 +296,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 // synchronisation, with the recorder merging their streams on its own
 // goroutine so that recording overlaps the simulation.
 func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, rec *events.Recorder,
-	conns, listens []*broker.Conn, subj broker.Subjects, parts [][]int32, live <-chan broker.Action,
+	conns, listens []*broker.Conn, subj broker.Subjects, parts [][]int32, live <-chan broker.Action, accept func(broker.Action) error,
 	connectAgencies func(part []int32) (map[int32]*broker.Conn, error)) ([]error, error, error) {
 	hosts := make([]int, len(model.Names.Agencies))
 	for i, part := range parts {
@@ -300,7 +308,7 @@ func runLocal(ctx context.Context, cfg Config, model, recModel *agents.Model, re
 	free := make(chan []events.Event, 64)
 	loc := &agents.Local{Nodes: len(parts), Hosts: hosts, End: model.End, Lookahead: model.Lookahead,
 		Clock: broker.NewClock(cfg.Speed, model.End, live, cfg.Replay), Out: out, Free: free}
-	loc.Clock.Accept = newActionCheck(model).accept
+	loc.Clock.Accept = accept
 	var onWindow func(liaison.Time)
 	if trig := model.Triggers(); len(trig) > 0 {
 		onWindow = watchTriggers(loc, rec, recModel, trig)
@@ -396,7 +404,7 @@ func record(out <-chan agents.Batch, free chan<- []events.Event, nodes int, end 
 // runRemote runs the time service for nodes in other processes, which
 // report their events over NATS window by window.
 func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, rec *events.Recorder,
-	svcConn *broker.Conn, subj broker.Subjects, nodes int, live <-chan broker.Action) (error, error) {
+	svcConn *broker.Conn, subj broker.Subjects, nodes int, live <-chan broker.Action, accept func(broker.Action) error) (error, error) {
 	var evs []events.Event
 	record := func(chunks [][]byte, until liaison.Time, actions []broker.Action) error {
 		evs = evs[:0]
@@ -419,7 +427,7 @@ func runRemote(ctx context.Context, cfg Config, model, recModel *agents.Model, r
 		Conn: svcConn, Subjects: subj, Nodes: nodes, Agencies: model.Names.Agencies,
 		Lookahead: model.Lookahead, End: model.End, Digest: model.Digest(), JoinTimeout: cfg.JoinTimeout,
 		Resume: cfg.Resume, Notify: cfg.Notify, StallTimeout: cfg.StallTimeout,
-		Speed: cfg.Speed, Live: live, Script: cfg.Replay, Accept: newActionCheck(model).accept,
+		Speed: cfg.Speed, Live: live, Script: cfg.Replay, Accept: accept,
 	}
 	run := func() error {
 		_, err := svc.Run(ctx)
