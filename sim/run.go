@@ -206,7 +206,7 @@ func Run(ctx context.Context, cfg Config) (*events.Summary, error) {
 	var listens []*broker.Conn
 	if cfg.ExternalNodes == 0 && !cfg.NeedToKnow && cfg.Creds == "" && !cfg.Replication {
 		for i := range parts {
-			c, err := broker.Connect(cfg.NATSURL, srv, fmt.Sprintf("liaison node %d listening %s", i, runID))
+			c, err := broker.Connect(cfg.NATSURL, srv, fmt.Sprintf("liaison node %d listening %s", i, runID), cfg.ConnectOptions...)
 			if err != nil {
 				return nil, err
 			}

@@ -39,13 +39,34 @@ func register(c command) { commands = append(commands, c) }
 
 func init() {
 	register(command{"list", "", "list the built-in scenarios",
-		func(m *Main, _ context.Context, _ []string) int { return m.list() }})
+		func(m *Main, _ context.Context, args []string) int {
+			if !m.noArgs("list", args) {
+				return exitInvalid
+			}
+			return m.list()
+		}})
 	register(command{"validate", "FILE|NAME...", "check scenarios; prints ok or every problem as file:line:column",
 		func(m *Main, _ context.Context, args []string) int { return m.validate(args) }})
 	register(command{"run", "[flags] FILE|NAME", "run a scenario on an embedded NATS server and print a summary",
 		(*Main).run})
 	register(command{"schema", "", "print the JSON Schema of scenario files",
-		func(m *Main, _ context.Context, _ []string) int { m.Stdout.Write(scenarios.Schema()); return exitOK }})
+		func(m *Main, _ context.Context, args []string) int {
+			if !m.noArgs("schema", args) {
+				return exitInvalid
+			}
+			m.Stdout.Write(scenarios.Schema())
+			return exitOK
+		}})
+}
+
+// noArgs reports whether a command that takes no arguments was given none,
+// and says so when it was.
+func (m *Main) noArgs(cmd string, args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	fmt.Fprintf(m.Stderr, "liaison %s: takes no arguments; got %q\n", cmd, strings.Join(args, " "))
+	return false
 }
 
 // subcommands lists the verbs of a command that has them (msel), for

@@ -31,6 +31,12 @@ func TestUsageErrors(t *testing.T) {
 		{"run", "--json", "--events", "-", "../../sim/testdata/chain.yaml"},
 		{"run", "--variant", "nope", "../../sim/testdata/mixed.yaml"},
 		{"run", "no-such-scenario"},
+		{"list", "x"},
+		{"schema", "x"},
+		{"run", "--nodes", "2", "--split", "2", "../../sim/testdata/chain.yaml"},
+		{"run", "--resume", "../../sim/testdata/chain.yaml"},
+		{"run", "--nodes", "2", "--join-timeout", "-5s", "../../sim/testdata/chain.yaml"},
+		{"run", "--nodes", "99", "../../sim/testdata/chain.yaml"},
 	} {
 		code, _, stderr := cli(t, args...)
 		if code != exitInvalid {

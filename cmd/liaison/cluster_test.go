@@ -415,6 +415,16 @@ func TestTLSRun(t *testing.T) {
 		t.Fatalf("run over TLS: exit %d: %s", code, stderr)
 	}
 	sameAsSingleProcess(t, log, "the run over TLS differs from the single-process one")
+	// Every connection of a run in one process takes the flags too, the
+	// one each node listens on included.
+	for _, split := range []string{"1", "2"} {
+		single := filepath.Join(dir, "single-"+split+".jsonl")
+		args := append([]string{"run", "--nats", url, "--split", split, "--seed", "11", "--quiet", "--events", single}, tlsFlags...)
+		if code, _, stderr := cli(t, append(args, "../../sim/testdata/mixed.yaml")...); code != exitOK {
+			t.Fatalf("--split %s over TLS: exit %d: %s", split, code, stderr)
+		}
+		sameAsSingleProcess(t, single, "a run in one process over TLS differs from one on the embedded server")
+	}
 }
 
 // sameAsSingleProcess fails the test unless the event log at path is the

@@ -92,6 +92,17 @@ func (m *Main) run(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison run: --split must be at least 1 and --nodes at least 0")
 		return exitInvalid
 	}
+	switch {
+	case *nodes > 0 && flagGiven(fs, "split"):
+		fmt.Fprintln(m.Stderr, "liaison run: --split splits the agencies in this process, --nodes hands them all to node processes; expected one of them")
+		return exitInvalid
+	case *nodes == 0 && (*resume || flagGiven(fs, "join-timeout")):
+		fmt.Fprintln(m.Stderr, "liaison run: --resume and --join-timeout go with --nodes N")
+		return exitInvalid
+	case *joinTimeout <= 0:
+		fmt.Fprintf(m.Stderr, "liaison run: --join-timeout %v: expected a positive duration, such as 30s\n", *joinTimeout)
+		return exitInvalid
+	}
 	sc, err := scenarios.Open(pos[0])
 	if err != nil {
 		fmt.Fprintln(m.Stderr, err)
@@ -99,6 +110,10 @@ func (m *Main) run(ctx context.Context, args []string) int {
 	}
 	if _, err := sc.Apply(*variant); err != nil {
 		fmt.Fprintf(m.Stderr, "liaison run: %v\n", err)
+		return exitInvalid
+	}
+	if n := len(sc.Agencies); *nodes > n {
+		fmt.Fprintf(m.Stderr, "liaison run: --nodes %d: %s has %d agencies; expected at most one node per agency\n", *nodes, sc.Name, n)
 		return exitInvalid
 	}
 	s := seedOf(fs, *seed, sc)
