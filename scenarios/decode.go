@@ -392,7 +392,7 @@ func (d *decoder) variants(n *yaml.Node, v reflect.Value, path string) {
 // filled as far as the document allows even when there are errors.
 func decodeFile(file string, data []byte) (*Scenario, ErrorList) {
 	d := &decoder{file: file, pos: Positions{}}
-	root, perr := parseYAML(file, data)
+	root, perr := parseYAML(file, data, "scenario")
 	if perr != nil {
 		return nil, ErrorList{perr}
 	}

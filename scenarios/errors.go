@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -165,31 +166,28 @@ func badf(kind Kind, format string, args ...any) error {
 	return &valueError{kind, fmt.Sprintf(format, args...)}
 }
 
-var (
-	yamlLine   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	yamlAnchor = regexp.MustCompile(`^yaml: (?:unknown anchor|anchor) '([^']*)'`)
-)
+var yamlAnchor = regexp.MustCompile(`^yaml: (?:unknown anchor|anchor) '([^']*)'`)
 
-// syntaxError turns a yaml.v3 parse error ("yaml: line 3: could not find
-// expected ':'") into a positioned Error. yaml.v3 reports no column, so the
-// column is 1; the few errors it reports without a line (an unknown or
-// self-containing anchor) are placed at the anchor's first use in data,
-// and anything else at 1:1, so that every syntax error has a position.
+// syntaxError turns a yaml.v3 parse error ("yaml: line 3: did not find
+// expected key") into a positioned Error. yaml.v3's line is not always
+// where the problem is, and it gives no column, so locateSyntax finds
+// both (see syntax.go). The few errors yaml.v3 reports without a line (an
+// unknown or self-containing anchor) are placed at the anchor's first use
+// in data, and anything else at 1:1, so that every syntax error has a
+// position.
 func syntaxError(file string, data []byte, err error) *Error {
 	msg := err.Error()
 	e := &Error{File: file, Kind: Syntax, Pos: Pos{1, 1}}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		if m := yamlAnchor.FindStringSubmatch(msg); m != nil {
-			if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
-				e.Pos = posOf(data, i)
-			}
+	if m := yamlAnchor.FindStringSubmatch(msg); m != nil {
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			e.Pos = posOf(data, i)
 		}
-		msg = strings.TrimPrefix(msg, "yaml: ")
+		e.Msg = "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ") + "; expected well-formed YAML"
+		return e
 	}
-	e.Msg = "YAML syntax error: " + msg + "; expected well-formed YAML"
+	loc := locateSyntax(data, msg)
+	e.Pos = loc.pos
+	e.Msg = "YAML syntax error: " + loc.problem + loc.where + "; expected well-formed YAML" + loc.hint
 	return e
 }
 
@@ -229,14 +227,43 @@ func textError(file string, data []byte) *Error {
 	return nil
 }
 
-// parseYAML checks that data is text and parses it into a node tree.
-func parseYAML(file string, data []byte) (*yaml.Node, *Error) {
+// parseYAML checks that data is text and parses it into a node tree. A
+// file holds one document, a scenario or (ParseInject) an inject, which
+// what names for the error about a second one.
+func parseYAML(file string, data []byte, what string) (*yaml.Node, *Error) {
 	if e := textError(file, data); e != nil {
 		return nil, e
 	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
 		return nil, syntaxError(file, data, err)
 	}
-	return &root, nil
+	// yaml.Unmarshal would read the first document only; whatever follows
+	// a "---" would be ignored without a word.
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if err == io.EOF {
+			return &root, nil
+		}
+		if err != nil {
+			return nil, syntaxError(file, data, err)
+		}
+		if !emptyDocument(&next) {
+			return nil, &Error{File: file, Pos: Pos{next.Line, next.Column}, Kind: Syntax,
+				Msg: fmt.Sprintf("a second YAML document starts here; expected one %s per file (a line --- starts a new document: remove it and what follows, or move the second %s to a file of its own)", what, what)}
+		}
+	}
+}
+
+// emptyDocument reports whether a document holds nothing: a "---" at the
+// end of a file, maybe with comments after it.
+func emptyDocument(doc *yaml.Node) bool {
+	for _, n := range doc.Content {
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!null" || n.Value != "" || n.Anchor != "" {
+			return false
+		}
+	}
+	return true
 }

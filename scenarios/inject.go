@@ -14,10 +14,11 @@ import (
 // or JSON), for delivery into a running scenario, and checks it against s
 // as the loader checks the scenario's own injects: fields, agencies,
 // unique id, reachable audience. The time is not the file's to give: a live
-// inject takes effect at the run's current simulated time, so `at` may be
-// left out (and is ignored when given). Errors name file:line:column.
+// inject is delivered when it is sent, at the run's current simulated
+// time, so the fields that say when an inject fires (at, when, trigger,
+// after) are refused. Errors name file:line:column.
 func (s *Scenario) ParseInject(file string, data []byte) (*Inject, error) {
-	root, perr := parseYAML(file, data)
+	root, perr := parseYAML(file, data, "inject")
 	if perr != nil {
 		return nil, ErrorList{perr}
 	}
@@ -31,17 +32,26 @@ func (s *Scenario) ParseInject(file string, data []byte) (*Inject, error) {
 	var in Inject
 	d.decode(root.Content[0], reflect.ValueOf(&in).Elem(), prefix, nil)
 	var errs ErrorList
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; liveTiming[k.Value] != "" {
+			errs = append(errs, &Error{File: file, Pos: Pos{k.Line, k.Column}, Path: k.Value, Kind: UnknownField,
+				Msg: fmt.Sprintf("%s does not apply to a live inject, which is delivered when it is sent; expected the inject without %s (%s)", k.Value, k.Value, liveTiming[k.Value])})
+		}
+	}
 	for _, e := range d.errs {
 		if e.Kind == Missing && strings.Contains(e.Msg, `"at"`) {
 			continue // live injects take the run's current time
 		}
 		e.Path = strings.TrimPrefix(strings.TrimPrefix(e.Path, prefix), ".")
+		if f, _, _ := strings.Cut(e.Path, "."); liveTiming[f] != "" {
+			continue // refused above
+		}
 		errs = append(errs, e)
 	}
 	if len(errs) > 0 {
 		return nil, errs.err()
 	}
-	in.At = 0
 
 	// Check it in place, as the scenario's next inject.
 	trial := *s
@@ -80,6 +90,15 @@ func (s *Scenario) ParseInject(file string, data []byte) (*Inject, error) {
 		in.Originator = in.To
 	}
 	return &in, nil
+}
+
+// liveTiming names the inject fields that say when an inject fires, which
+// a live inject does not have, with what to do instead.
+var liveTiming = map[string]string{
+	"at":      "it takes the run's current simulated time",
+	"when":    "a contingency inject belongs in the scenario file, from which the facilitator fires it",
+	"trigger": "a conditional inject belongs in the scenario file",
+	"after":   "it goes with trigger, which belongs in the scenario file",
 }
 
 // String describes an inject in one line, for logs and confirmations.

@@ -1,8 +1,15 @@
 package scenarios
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"liaison/internal/golden"
 )
 
 func TestParseInject(t *testing.T) {
@@ -30,5 +37,75 @@ func TestParseInject(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error starting %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestBadLiveInjects reads each malformed live inject against a builtin
+// scenario and compares every error with its golden file.
+func TestBadLiveInjects(t *testing.T) {
+	s, err := Open("ctg-threat-warning")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/inject/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no live inject fixtures")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.ParseInject(file, data)
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("error is %T, want ErrorList: %v", err, err)
+			}
+			for _, e := range list {
+				if e.Line == 0 || e.Column == 0 || e.File != file {
+					t.Errorf("error without a position in %s: %#v", file, e)
+				}
+			}
+			golden.AssertString(t, strings.TrimSuffix(file, ".yaml")+".golden", err.Error()+"\n")
+		})
+	}
+}
+
+// TestInjectCheckerStream checks the injects of each fixture, a YAML list,
+// one by one as a MSEL import does, against testdata/good/minimal.yaml,
+// and compares the errors of Check and then of Done with its golden file.
+func TestInjectCheckerStream(t *testing.T) {
+	s, err := Load("testdata/good/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/stream/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no stream fixtures")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var root yaml.Node
+			if err := yaml.Unmarshal(data, &root); err != nil || root.Content[0].Kind != yaml.SequenceNode {
+				t.Fatalf("%s is not a YAML list: %v", file, err)
+			}
+			ic := s.NewInjectChecker()
+			var out strings.Builder
+			for _, n := range root.Content[0].Content {
+				if _, err := ic.Check(file, n); err != nil {
+					out.WriteString(err.Error() + "\n")
+				}
+			}
+			out.WriteString("Done:\n")
+			if err := ic.Done(); err != nil {
+				out.WriteString(err.Error() + "\n")
+			}
+			golden.AssertString(t, strings.TrimSuffix(file, ".yaml")+".golden", out.String())
+		})
 	}
 }

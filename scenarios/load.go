@@ -105,15 +105,40 @@ func (s *Scenario) NewInjectChecker() *InjectChecker {
 }
 
 // Done checks what could only be checked once every inject was seen: that
-// each trigger watches an inject of the scenario.
+// each trigger watches an inject of the scenario, and that no triggers
+// wait for each other in a cycle. A cycle is reported at the first of its
+// injects that was checked here.
 func (ic *InjectChecker) Done() error {
 	c := ic.checkers[0]
 	var errs ErrorList
+	// The scenario's injects come before those checked here, and the
+	// triggers of these are refs.
+	var edges []triggerEdge
+	for i, in := range c.s.Injects {
+		if in.Trigger != nil {
+			edges = append(edges, triggerEdge{i, in.ID, in.Trigger.Item})
+		}
+	}
+	own := len(edges)
 	for _, r := range c.refs {
 		if _, ok := c.injectIDs[r.item]; !ok {
 			errs = append(errs, &Error{File: r.file, Pos: r.pos, Path: r.path, Kind: BadRule,
 				Msg: fmt.Sprintf(unknownWatch, r.from, r.item)})
 		}
+		edges = append(edges, triggerEdge{r.index, liaison.ItemID(r.from), r.item})
+	}
+	for _, cy := range triggerCycles(edges) {
+		// The scenario's own injects, which Parse accepted, have no
+		// cycle of their own: one of the cycle was checked here.
+		at := slices.IndexFunc(cy, func(k int) bool { return k >= own })
+		if at < 0 {
+			p := index("injects", edges[cy[0]].index) + ".trigger.item"
+			errs = append(errs, c.s.errorAt(p, BadRule, cycleMsg(edges, cy)))
+			continue
+		}
+		cy = slices.Concat(cy[at:], cy[:at])
+		r := c.refs[cy[0]-own]
+		errs = append(errs, &Error{File: r.file, Pos: r.pos, Path: r.path, Kind: BadRule, Msg: cycleMsg(edges, cy)})
 	}
 	return errs.err()
 }

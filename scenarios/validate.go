@@ -49,6 +49,7 @@ type checker struct {
 
 // triggerRef is a trigger's reference to the inject it watches.
 type triggerRef struct {
+	index            int // of the inject
 	file, path, from string
 	item             liaison.ItemID
 	pos              Pos
@@ -70,11 +71,24 @@ func check(s *Scenario, given func(string) bool) []problem {
 	c.ratings()
 	c.background()
 	c.reachability()
-	c.agencyList("players", s.Players)
+	c.players()
 	if s.DecisionTimeout < 0 {
 		c.addf("decision_timeout", BadValue, "decision_timeout is negative; expected a duration such as 30m")
 	}
 	return c.problems
+}
+
+// players checks the agencies seated by people: declared, each once.
+func (c *checker) players() {
+	c.agencyList("players", c.s.Players)
+	first := map[liaison.AgencyID]int{}
+	for i, id := range c.s.Players {
+		if j, dup := first[id]; dup && id != "" {
+			c.addf(index("players", i), Duplicate, "player %s is listed twice (also players[%d]); expected each player once", id, j)
+			continue
+		}
+		first[id] = i
+	}
 }
 
 func (c *checker) scenario() {
@@ -90,7 +104,14 @@ func (c *checker) scenario() {
 	}
 }
 
+// timeZone checks a time zone name. "Local" resolves, but to the zone of
+// the machine that runs the scenario, so that the same file would give
+// other office hours elsewhere; "UTC" is a zone of its own.
 func (c *checker) timeZone(path, name string) {
+	if strings.EqualFold(name, "Local") {
+		c.addf(path, BadTime, "time zone %q is the zone of whichever machine runs the scenario, so runs would differ from machine to machine; expected an IANA name such as Europe/Copenhagen (or UTC)", name)
+		return
+	}
 	if _, err := time.LoadLocation(name); err != nil {
 		c.addf(path, BadTime, "unknown time zone %q; expected an IANA name such as Europe/Copenhagen", name)
 	}
@@ -347,9 +368,78 @@ func (c *checker) rules() {
 }
 
 func (c *checker) injects() {
+	var edges []triggerEdge
 	for i, in := range c.s.Injects {
 		c.inject(i, in)
+		if in.Trigger != nil {
+			edges = append(edges, triggerEdge{i, in.ID, in.Trigger.Item})
+		}
 	}
+	for _, cy := range triggerCycles(edges) {
+		c.addf(index("injects", edges[cy[0]].index)+".trigger.item", BadRule, "%s", cycleMsg(edges, cy))
+	}
+}
+
+// triggerEdge is the index'th inject, a conditional one, and the inject
+// its trigger watches.
+type triggerEdge struct {
+	index    int
+	from, to liaison.ItemID
+}
+
+// triggerCycles finds the cycles among triggers: injects each waiting for
+// the next to be injected, which none of them ever is. Each cycle lists
+// its edges in that order, starting with the one that comes first in
+// edges. An inject has one trigger, so it is on one cycle at most. Only
+// the first inject of an id counts (a second is reported as such), and a
+// trigger that watches its own inject is no cycle here (it is reported
+// as such too).
+func triggerCycles(edges []triggerEdge) [][]int {
+	watches := map[liaison.ItemID]int{} // inject id -> its edge
+	for k, e := range edges {
+		if _, dup := watches[e.from]; !dup && e.from != "" && e.to != e.from {
+			watches[e.from] = k
+		}
+	}
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[liaison.ItemID]int{}
+	var out [][]int
+	for _, e := range edges {
+		var path []int // edges
+		for id := e.from; ; {
+			k, ok := watches[id]
+			if !ok || state[id] == done {
+				break
+			}
+			if state[id] == onPath {
+				cycle := path[slices.Index(path, k):]
+				first := slices.Index(cycle, slices.Min(cycle))
+				out = append(out, append(slices.Clone(cycle[first:]), cycle[:first]...))
+				break
+			}
+			state[id] = onPath
+			path = append(path, k)
+			id = edges[k].to
+		}
+		for _, k := range path {
+			state[edges[k].from] = done
+		}
+	}
+	return out
+}
+
+// cycleMsg describes a cycle of triggers from its first edge on.
+func cycleMsg(edges []triggerEdge, cycle []int) string {
+	names := make([]string, 0, len(cycle)+1)
+	for _, k := range cycle {
+		names = append(names, string(edges[k].from))
+	}
+	names = append(names, names[0])
+	return fmt.Sprintf("trigger cycle: %s: such injects could never fire, each waiting for the next; expected each chain of triggers to end at an inject that fires by itself (at its time, or by hand with when: manual)", strings.Join(names, " -> "))
 }
 
 // inject checks the scenario's i-th inject. Ids are remembered across
@@ -373,7 +463,7 @@ func (c *checker) inject(i int, in Inject) {
 	if c.s.Duration > 0 && in.At >= c.s.Duration {
 		c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, c.s.Duration)
 	}
-	c.trigger(p, in)
+	c.trigger(i, p, in)
 }
 
 const unknownWatch = "inject %s's trigger watches %q, which is no inject of the scenario"
@@ -382,7 +472,7 @@ const unknownWatch = "inject %s's trigger watches %q, which is no inject of the 
 // on another inject of the scenario, and a delay no shorter than the least
 // channel latency (the engine places the inject that much after the
 // condition is met, where no agency can have gone yet).
-func (c *checker) trigger(p string, in Inject) {
+func (c *checker) trigger(i int, p string, in Inject) {
 	if c.given(p+".after") && in.Trigger == nil {
 		c.addf(p+".after", BadRule, "inject %s has after without trigger; expected after only with trigger", in.ID)
 	}
@@ -399,7 +489,7 @@ func (c *checker) trigger(p string, in Inject) {
 		c.addf(p+".item", BadRule, "inject %s's trigger watches the inject itself; expected another inject", in.ID)
 	case tr.Item == "":
 	case c.streaming:
-		c.refs = append(c.refs, triggerRef{path: p + ".item", from: string(in.ID), item: tr.Item})
+		c.refs = append(c.refs, triggerRef{index: i, path: p + ".item", from: string(in.ID), item: tr.Item})
 	default:
 		found := false
 		for _, o := range c.s.Injects {

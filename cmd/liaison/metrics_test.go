@@ -242,8 +242,8 @@ func TestOpenMetricsFile(t *testing.T) {
 
 	bad := filepath.Join(dir, "missing", "run.om")
 	code, _, stderr = cli(t, "run", "--quiet", "--openmetrics", bad, "ctg-threat-warning")
-	if code != exitFailed || stderr == "" {
-		t.Errorf("unwritable --openmetrics: exit %d, stderr %q; want exit 1 and a message", code, stderr)
+	if code != exitInvalid || !strings.Contains(stderr, "no directory") {
+		t.Errorf("--openmetrics in no directory: exit %d, stderr %q; want exit 2 before the run, and why", code, stderr)
 	}
 	if _, err := os.Stat(bad); err == nil {
 		t.Errorf("%s exists after a failed run", bad)

@@ -18,9 +18,10 @@ import (
 func TestReportFailureKeepsRecord(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "run.jsonl")
-	// A directory where the report should go: it cannot be replaced.
+	// A link where the report should go, to a directory that is gone:
+	// the run cannot tell until it writes.
 	page := filepath.Join(dir, "aar.html")
-	if err := os.MkdirAll(filepath.Join(page, "keep"), 0o755); err != nil {
+	if err := os.Symlink(filepath.Join(dir, "gone", "aar.html"), page); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := cli(t, "run", "--json", "--events", log, "--report", page, "ctg-threat-warning")
@@ -47,7 +48,7 @@ func TestReportFailureKeepsRecord(t *testing.T) {
 		t.Errorf("the log's summary differs from the one printed")
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
-		t.Errorf("%d entries in %s, want only run.jsonl and aar.html/", len(entries), dir)
+		t.Errorf("%d entries in %s, want only run.jsonl and the link aar.html", len(entries), dir)
 	}
 	// A report with nowhere to go is a usage error, found before the run.
 	missing := filepath.Join(dir, "missing", "aar.html")
