@@ -157,7 +157,9 @@ func match(pattern, segs []string) ([]string, bool) {
 // token query parameter. Actions take the header only, which another
 // site's form cannot set.
 func (c *Console) authorize(r *http.Request) (Seat, *apiError) {
-	tok, hasHeader := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	// The scheme's name is case-insensitive (RFC 9110, section 11.1).
+	scheme, tok, hasHeader := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	hasHeader = hasHeader && strings.EqualFold(scheme, "Bearer")
 	if !hasHeader {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return Seat{}, errorf(http.StatusUnauthorized, "an action needs the token in an Authorization: Bearer header")
@@ -313,6 +315,11 @@ func decode(r *http.Request, v any) *apiError {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errorf(http.StatusUnsupportedMediaType, "send the body as application/json, not %s", ct)
 	}
+	// A body announced as too large is refused before it is read, so the
+	// client gets the answer rather than a reset connection.
+	if r.ContentLength > maxBody {
+		return errorf(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxBody)
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return errorf(http.StatusBadRequest, "reading the body: %v", err)
@@ -339,6 +346,8 @@ func jsonError(err error) string {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Sprintf("the body should be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
 	case errors.As(err, &te):
 		return fmt.Sprintf("%s should be %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
 	case errors.As(err, &se):

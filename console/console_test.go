@@ -358,6 +358,21 @@ func TestActions(t *testing.T) {
 	fmt.Fprintf(&out, "facilitator POST /api/notes (form)\n%d %s\n", w.Code, w.Body)
 	code, body := call(t, c, "POST", "/api/notes", fac, `{"text":"`+strings.Repeat("a", maxBody)+`"}`)
 	fmt.Fprintf(&out, "facilitator POST /api/notes (too large)\n%d %s\n", code, body)
+	code, body = call(t, c, "POST", "/api/notes", fac, `[]`)
+	fmt.Fprintf(&out, "facilitator POST /api/notes []\n%d %s\n", code, body)
+	// The scheme's name in any case; a body announced too large is
+	// refused unread.
+	req = httptest.NewRequest("POST", "/api/notes", strings.NewReader(`{"text":"lower-case scheme"}`))
+	req.Header.Set("Authorization", "bearer "+fac)
+	w = httptest.NewRecorder()
+	c.ServeHTTP(w, req)
+	fmt.Fprintf(&out, "facilitator POST /api/notes (bearer)\n%d %s\n", w.Code, w.Body)
+	req = httptest.NewRequest("POST", "/api/notes", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+fac)
+	req.ContentLength = 50 << 20
+	w = httptest.NewRecorder()
+	c.ServeHTTP(w, req)
+	fmt.Fprintf(&out, "facilitator POST /api/notes (50 MB announced)\n%d %s\n", w.Code, w.Body)
 	code, body = call(t, c, "POST", "/api/notes", fac, `{"text":"`+strings.Repeat("é", maxNoteText+1)+`"}`)
 	fmt.Fprintf(&out, "facilitator POST /api/notes (too long)\n%d %s", code, body)
 	golden.Assert(t, "testdata/actions.golden", out.Bytes())

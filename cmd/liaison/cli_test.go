@@ -31,6 +31,7 @@ func TestUsageErrors(t *testing.T) {
 		{"run", "--json", "--events", "-", "../../sim/testdata/chain.yaml"},
 		{"run", "--variant", "nope", "../../sim/testdata/mixed.yaml"},
 		{"run", "no-such-scenario"},
+		{"compare", "--level", "0", "ctg-research"},
 		{"list", "x"},
 		{"schema", "x"},
 		{"run", "--nodes", "2", "--split", "2", "../../sim/testdata/chain.yaml"},

@@ -62,6 +62,10 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 		fmt.Fprintln(m.Stderr, "liaison compare: --parallel (not negative) is for runs in this process, each worker takes its own; --workers (at least 1) and --worker-timeout go with --nats")
 		return exitInvalid
 	}
+	if flagGiven(fs, "level") && !(*level > 0 && *level < 1) {
+		fmt.Fprintf(m.Stderr, "liaison compare: --level %v: expected a confidence level between 0 and 1, such as 0.95\n", *level)
+		return exitInvalid
+	}
 	if err := checkOutputs(fs, pos, "csv", "winners-csv", "html"); err != nil {
 		fmt.Fprintf(m.Stderr, "liaison compare: %v\n", err)
 		return exitInvalid
