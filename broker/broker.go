@@ -5,6 +5,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -254,6 +255,38 @@ func Connect(url string, srv *server.Server, name string, extra ...nats.Option) 
 		return nil, fmt.Errorf("broker: connecting to %s: %w", where, err)
 	}
 	return &Conn{Conn: nc, Errors: ec}, nil
+}
+
+// ConnectWait is Connect to a server at url that may not be listening yet,
+// for processes that may start before it (nodes, workers): while no server
+// answers it tries again every quarter of a second, telling waiting once,
+// until one does, ctx ends or wait has passed (0: no limit). Any other
+// error (a refused user, a TLS mismatch) ends it at once.
+func ConnectWait(ctx context.Context, url, name string, wait time.Duration, waiting func(), extra ...nats.Option) (*Conn, error) {
+	var deadline <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	told := false
+	for {
+		c, err := Connect(url, nil, name, extra...)
+		if err == nil || !errors.Is(err, nats.ErrNoServers) {
+			return c, err
+		}
+		if !told && waiting != nil {
+			waiting()
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (stopped waiting: %v)", err, context.Cause(ctx))
+		case <-deadline:
+			return nil, fmt.Errorf("%w (waited %v)", err, wait)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Subjects builds every NATS subject of one run. Tokens go from general to

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -454,5 +455,41 @@ func TestNodeJoinTimeout(t *testing.T) {
 		"../../sim/testdata/mixed.yaml")
 	if code != exitFailed || !strings.Contains(stderr, "node n1: no time service admitted it within 300ms") {
 		t.Fatalf("exit %d, %q; want 1 and the timeout", code, stderr)
+	}
+}
+
+// TestNodeWaitsForServer: a node started before its NATS server waits for
+// it, saying so, and then for its time service; with no server at all it
+// gives up after --join-timeout.
+func TestNodeWaitsForServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	url := "nats://" + addr
+
+	code, _, stderr := cli(t, "node", "--nats", url, "--join-timeout", "600ms", "--name", "n1", "../../sim/testdata/mixed.yaml")
+	if code != exitFailed || !strings.Contains(stderr, "waiting for a NATS server at "+url) || !strings.Contains(stderr, "waited 600ms") {
+		t.Fatalf("no server: exit %d, %q; want 1, the wait and its end", code, stderr)
+	}
+
+	started := make(chan *server.Server, 1)
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		srv, err := broker.StartServer(broker.ServerOptions{Listen: addr})
+		if err != nil {
+			t.Error(err)
+		}
+		started <- srv
+	}()
+	code, _, stderr = cli(t, "node", "--nats", url, "--join-timeout", "3s", "--name", "n1", "../../sim/testdata/mixed.yaml")
+	if srv := <-started; srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+	if code != exitFailed || !strings.Contains(stderr, "waiting for a NATS server") || !strings.Contains(stderr, "no time service admitted it within 3s") {
+		t.Fatalf("a server that comes late: exit %d, %q; want the node to connect, then wait for its time service", code, stderr)
 	}
 }

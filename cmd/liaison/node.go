@@ -35,7 +35,7 @@ func (m *Main) node(ctx context.Context, args []string) int {
 	seed := fs.Uint64("seed", 0, "the seed the run uses (default: the scenario's)")
 	name := fs.String("name", "", "this node's `NAME` in the run (default: the host name and process id)")
 	client := addClientFlags(fs)
-	joinTimeout := fs.Duration("join-timeout", 0, "give up, exit 1, when no time service has admitted this node within `D` (default: wait for it)")
+	joinTimeout := fs.Duration("join-timeout", 0, "give up, exit 1, when no NATS server has answered, or then no time service has admitted this node, within `D` (default: wait for them)")
 	resume := fs.Bool("resume", false, "keep what this node sends, so that a failed node of the run can be replaced (liaison run --resume); start a replacement with the same --agencies")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
@@ -106,7 +106,10 @@ func (m *Main) node(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
 		return exitInvalid
 	}
-	conn, err := broker.Connect(*natsURL, nil, "liaison node "+*name, nodeOpts...)
+	// A node may start before its NATS server as before its time service.
+	conn, err := broker.ConnectWait(ctx, *natsURL, "liaison node "+*name, *joinTimeout, func() {
+		fmt.Fprintf(m.Stderr, "liaison node %s: waiting for a NATS server at %s\n", *name, *natsURL)
+	}, nodeOpts...)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison node: %v\n", err)
 		return exitFailed

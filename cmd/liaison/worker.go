@@ -42,7 +42,10 @@ func (m *Main) worker(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "liaison worker: %v\n", err)
 		return exitInvalid
 	}
-	conn, err := broker.Connect(*natsURL, nil, "liaison worker "+*name, opts...)
+	// A worker may start before its NATS server.
+	conn, err := broker.ConnectWait(ctx, *natsURL, "liaison worker "+*name, 0, func() {
+		fmt.Fprintf(m.Stderr, "liaison worker %s: waiting for a NATS server at %s\n", *name, *natsURL)
+	}, opts...)
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "liaison worker: %v\n", err)
 		return exitFailed
