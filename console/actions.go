@@ -79,6 +79,9 @@ func (c *Console) check(s Seat, kind string, d *events.ActionDef) (string, *apiE
 		if at <= now {
 			return "", errorf(http.StatusConflict, "inject %s cannot be postponed to %s: the run is already at %s", id, clockText(at), clockText(now))
 		}
+		if at == it.at {
+			return "", errorf(http.StatusConflict, "inject %s is at %s already", id, clockText(at))
+		}
 		if st.end != liaison.Never && at >= st.end {
 			return "", errorf(http.StatusConflict, "inject %s cannot be postponed to %s: the run ends at %s", id, clockText(at), clockText(st.end))
 		}
@@ -111,6 +114,9 @@ func (c *Console) check(s Seat, kind string, d *events.ActionDef) (string, *apiE
 		d.Text = strings.TrimSpace(d.Text)
 		if d.Text == "" {
 			return "", errorf(http.StatusBadRequest, "a note needs some text")
+		}
+		if strings.ContainsFunc(d.Text+d.Objective, func(r rune) bool { return r < ' ' && r != '\n' && r != '\t' || r == 0x7f }) {
+			return "", errorf(http.StatusBadRequest, "a note holds text: no control characters other than line breaks and tabs")
 		}
 		if n := utf8.RuneCountInString(d.Text); n > maxNoteText {
 			return "", errorf(http.StatusBadRequest, "a note holds at most %d characters; this one has %d", maxNoteText, n)
@@ -185,6 +191,15 @@ func (c *Console) checkDecision(agency string, d *events.ActionDef) (string, *ap
 			return "", errorf(http.StatusNotFound, "no channel %q in this run", d.Channel)
 		}
 		return "", errorf(http.StatusBadRequest, "%s is not on channel %s", agency, d.Channel)
+	}
+	// A recipient the chosen channel does not reach would be dropped
+	// (no_route) after the player was told the share was made.
+	if ch := string(d.Channel); ch != "" {
+		for _, t := range d.To {
+			if !slices.Contains(st.agIx[string(t)].members, ch) {
+				return "", errorf(http.StatusBadRequest, "%s is not on channel %s; choose another channel for it, or none (the rules' route)", t, d.Channel)
+			}
+		}
 	}
 	if len(d.Type) > maxTypeLength || strings.ContainsFunc(string(d.Type), func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", errorf(http.StatusBadRequest, "type %q: expected a message type name, at most %d characters without spaces", d.Type, maxTypeLength)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"liaison"
 	"liaison/broker"
@@ -329,6 +330,11 @@ func decode(r *http.Request, v any) *apiError {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	// JSON is UTF-8; encoding/json would turn bad bytes into U+FFFD
+	// silently, and a note would not say what was sent.
+	if !utf8.Valid(body) {
+		return errorf(http.StatusBadRequest, "the body is not UTF-8 text")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

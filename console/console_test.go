@@ -307,6 +307,7 @@ func TestActions(t *testing.T) {
 		{"facilitator", "POST", "/api/injects/I-3/postpone", `{"at_seconds":60,"by_seconds":5}`, nil},
 		{"facilitator", "POST", "/api/injects/I-3/postpone", `{"at_seconds":"soon"}`, nil},
 		{"facilitator", "POST", "/api/injects/I-3/postpone", `{"by_seconds":-5}`, nil},
+		{"facilitator", "POST", "/api/injects/I-3/postpone", `{"by_seconds":0.0001}`, nil},
 		{"facilitator", "POST", "/api/injects/I-3/fire", "", nil},
 		{"facilitator", "POST", "/api/injects/I-3/skip", "", nil},
 		{"facilitator", "POST", "/api/injects/I-3/skip", "", nil},
@@ -327,8 +328,10 @@ func TestActions(t *testing.T) {
 		{"facilitator", "POST", "/api/agencies/dk.pet/staff", `{"staf":2}`, nil},
 		{"facilitator", "POST", "/api/notes", `{"text":"  PET asked Säpo by phone first. ","objective":"Hit follow-up","agency":"dk.pet"}`, nil},
 		{"facilitator", "POST", "/api/notes", `{"text":"   "}`, nil},
+		{"facilitator", "POST", "/api/notes", `{"text":"bell\u0007"}`, nil},
 		{"facilitator", "POST", "/api/notes", `{"text":"x"} {"text":"y"}`, nil},
 		{"player", "POST", "/api/decisions/1", `{"action":"share","to":["se.sapo"],"channel":"ctg","type":"made-up-type"}`, nil},
+		{"player", "POST", "/api/decisions/1", `{"action":"share","to":["se.sirene"],"channel":"ctg"}`, nil},
 		{"player", "POST", "/api/decisions/1", `{"action":"share","to":["se.sapo","no.pst"],"channel":"ctg","type":"threat-warning"}`, nil},
 		{"player", "POST", "/api/decisions/1", `{"action":"hold"}`, nil},
 		{"player", "POST", "/api/decisions/2", `{"action":"hold"}`, nil},
@@ -358,6 +361,8 @@ func TestActions(t *testing.T) {
 	fmt.Fprintf(&out, "facilitator POST /api/notes (form)\n%d %s\n", w.Code, w.Body)
 	code, body := call(t, c, "POST", "/api/notes", fac, `{"text":"`+strings.Repeat("a", maxBody)+`"}`)
 	fmt.Fprintf(&out, "facilitator POST /api/notes (too large)\n%d %s\n", code, body)
+	code, body = call(t, c, "POST", "/api/notes", fac, "{\"text\":\"bad \xff byte\"}")
+	fmt.Fprintf(&out, "facilitator POST /api/notes (a byte that is not UTF-8)\n%d %s\n", code, body)
 	code, body = call(t, c, "POST", "/api/notes", fac, `[]`)
 	fmt.Fprintf(&out, "facilitator POST /api/notes []\n%d %s\n", code, body)
 	// The scheme's name in any case; a body announced too large is
