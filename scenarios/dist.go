@@ -215,6 +215,9 @@ func ParseDist(s string) (Dist, error) {
 			d.Weights = append(d.Weights, weight)
 			sum += weight
 		}
+		if math.IsInf(sum, 0) {
+			return Dist{}, fail("the weights add up to more than a float holds; expected smaller weights (only their ratios count)")
+		}
 		for i := range d.Weights {
 			d.Weights[i] /= sum
 		}

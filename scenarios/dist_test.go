@@ -58,6 +58,7 @@ func TestParseDistErrors(t *testing.T) {
 		{"empirical()", `no values`},
 		{"empirical(1m:0.5, 2m)", `weights to all values or to none`},
 		{"empirical(1m:-1)", `not a positive number`},
+		{"empirical(1m:1e308, 1h:1e308)", `add up to more than a float holds`},
 		{"fixed(10m", `no closing parenthesis`},
 		{"lognormal(median=10m, sigma=0.4, mean=3m)", `unknown mean`},
 		{"10 minutes", `bad distribution "10 minutes"`},
