@@ -42,21 +42,21 @@ func startCluster(t *testing.T) []*server.Server {
 // startClusterWith is startCluster with the servers' options adjusted.
 func startClusterWith(t testing.TB, adjust func(*server.Options)) []*server.Server {
 	t.Helper()
-	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
 	var srvs []*server.Server
-	for i := range addrs {
-		var routes []string
-		for j, a := range addrs {
-			if j != i {
-				routes = append(routes, "nats-route://"+a)
-			}
+	// A free port may be taken (by any process's outgoing connection)
+	// between the moment it is found free and the moment a server binds
+	// it: then the cluster starts again on other ports.
+	for attempt := 1; ; attempt++ {
+		var err error
+		if srvs, err = tryCluster(adjust); err == nil {
+			break
 		}
-		s, err := broker.StartServer(broker.ServerOptions{Name: fmt.Sprintf("s%d", i+1),
-			Listen: "127.0.0.1:-1", ClusterListen: addrs[i], Routes: routes, Options: adjust})
-		if err != nil {
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
 			t.Fatal(err)
 		}
-		srvs = append(srvs, s)
+		t.Logf("starting the cluster again: %v", err)
+	}
+	for _, s := range srvs {
 		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -69,6 +69,40 @@ func startClusterWith(t testing.TB, adjust func(*server.Options)) []*server.Serv
 		}
 	}
 	return srvs
+}
+
+// tryCluster starts three servers routed to each other on free ports; on
+// an error it stops those it started.
+func tryCluster(adjust func(*server.Options)) ([]*server.Server, error) {
+	var addrs []string
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, ln.Addr().String())
+		ln.Close()
+	}
+	var srvs []*server.Server
+	for i := range addrs {
+		var routes []string
+		for j, a := range addrs {
+			if j != i {
+				routes = append(routes, "nats-route://"+a)
+			}
+		}
+		s, err := broker.StartServer(broker.ServerOptions{Name: fmt.Sprintf("s%d", i+1),
+			Listen: "127.0.0.1:-1", ClusterListen: addrs[i], Routes: routes, Options: adjust})
+		if err != nil {
+			for _, s := range srvs {
+				s.Shutdown()
+				s.WaitForShutdown()
+			}
+			return nil, err
+		}
+		srvs = append(srvs, s)
+	}
+	return srvs, nil
 }
 
 type proc struct {

@@ -63,7 +63,7 @@ func (m *Main) compare(ctx context.Context, args []string) int {
 		return exitInvalid
 	}
 	if flagGiven(fs, "level") && !(*level > 0 && *level < 1) {
-		fmt.Fprintf(m.Stderr, "liaison compare: --level %v: expected a confidence level between 0 and 1, such as 0.95\n", *level)
+		fmt.Fprintf(m.Stderr, "liaison compare: --level %v: the confidence level; expected a number between 0 and 1, such as 0.95\n", *level)
 		return exitInvalid
 	}
 	if err := checkOutputs(fs, pos, "csv", "winners-csv", "html"); err != nil {
