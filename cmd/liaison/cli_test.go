@@ -241,3 +241,21 @@ func TestOutputsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestBadFlagMessage: a bad flag value gets one line that names the
+// command, what was wrong and what the flag expects, not the whole usage.
+func TestBadFlagMessage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--seed", "x", "ctg-threat-warning"}, "liaison run: invalid value \"x\" for flag -seed: parse error; --seed expects uint: random seed (default: the scenario's seed)\n"},
+		{[]string{"compare", "--runs"}, "liaison compare: flag needs an argument: -runs; --runs expects N: replications per row, N\n"},
+		{[]string{"run", "--frob", "ctg-threat-warning"}, "liaison run: flag provided but not defined: -frob; liaison run -h lists the flags\n"},
+	} {
+		code, _, stderr := cli(t, tc.args...)
+		if code != exitInvalid || stderr != tc.want {
+			t.Errorf("liaison %s: exit %d, stderr %q; want 2 and %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+	}
+}

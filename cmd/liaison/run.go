@@ -7,9 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"liaison/atomicfile"
+	"regexp"
 	"time"
 
+	"liaison/atomicfile"
 	"liaison/events"
 	"liaison/scenarios"
 	"liaison/sim"
@@ -18,16 +19,41 @@ import (
 // parseFlags parses a command's flags (see parseInterleaved) and returns
 // its positional arguments; when it returns !ok the command ends with code:
 // 0 after -h, 2 after bad flags (the flag package has said what is wrong).
+//
+// A bad flag gets one line that says what is wrong and what the flag
+// takes, not the whole usage, which -h prints.
 func parseFlags(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
 	pos, err := parseInterleaved(fs, args)
+	fs.Usage = usage
+	fs.SetOutput(out)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		if usage != nil {
+			usage()
+		} else {
+			fs.PrintDefaults()
+		}
 		return nil, exitOK, false
 	case err != nil:
+		what := fs.Name() + " -h lists the flags"
+		if m := badFlag.FindStringSubmatch(err.Error()); m != nil {
+			if f := fs.Lookup(m[1]); f != nil {
+				name, use := flag.UnquoteUsage(f)
+				what = fmt.Sprintf("--%s expects %s: %s", f.Name, name, use)
+			}
+		}
+		fmt.Fprintf(out, "%s: %v; %s\n", fs.Name(), err, what)
 		return nil, exitInvalid, false
 	}
 	return pos, exitOK, true
 }
+
+// badFlag finds the flag in the flag package's errors: `invalid value "x"
+// for flag -seed: ...` and `flag needs an argument: -seed`.
+var badFlag = regexp.MustCompile(`(?:for flag|needs an argument:) -+([\w.-]+)`)
 
 // parseInterleaved parses flags wherever they stand among the positional
 // arguments, so `liaison run NAME --seed 3` works like `run --seed 3 NAME`.
