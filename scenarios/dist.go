@@ -136,7 +136,7 @@ func ParseDist(s string) (Dist, error) {
 		delete(named, name)
 		t, err := parseDuration(v)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("%s=%s is not a duration", name, v))
+			errs = append(errs, fmt.Sprintf("%s=%s: %v", name, v, err))
 		}
 		return t
 	}
@@ -150,7 +150,7 @@ func ParseDist(s string) (Dist, error) {
 		}
 		t, err := parseDuration(pos[0])
 		if err != nil {
-			return Dist{}, fail(pos[0] + " is not a duration")
+			return Dist{}, fail(err.Error())
 		}
 		d.Fixed, pos = t, nil
 	case Uniform:

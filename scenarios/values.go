@@ -69,6 +69,9 @@ func parseDuration(s string) (liaison.Time, error) {
 	if in == "" {
 		return 0, badf(BadDuration, "empty duration; expected %s", durationExpected)
 	}
+	if strings.HasPrefix(in, "-") {
+		return 0, badf(BadDuration, "duration %q is negative; expected %s", s, durationExpected)
+	}
 	var total float64
 	rest := in
 	for rest != "" {
