@@ -81,7 +81,10 @@ func (w *Worker) Serve(ctx context.Context) error {
 			w.respond(m.Reply, reply{Kind: replyBusy, Job: req.Job})
 			return
 		}
-		if closed {
+		if closed || ctx.Err() != nil {
+			// Stopping: a request that arrives before the subscription
+			// ends is turned away (busy, for another worker), not started
+			// and abandoned at once.
 			<-slots
 			w.respond(m.Reply, reply{Kind: replyBusy, Job: req.Job})
 			return
@@ -108,11 +111,11 @@ func (w *Worker) Serve(ctx context.Context) error {
 		return err
 	}
 	<-ctx.Done()
-	jobs.Unsubscribe()
-	pings.Unsubscribe()
 	mu.Lock()
 	closed = true
 	mu.Unlock()
+	jobs.Unsubscribe()
+	pings.Unsubscribe()
 	cancel()
 	wg.Wait()
 	w.Conn.Flush()
