@@ -87,6 +87,11 @@ type AgencySummary struct {
 	MeanWaitSeconds float64          `json:"mean_wait_seconds"`
 	Held            int64            `json:"held"`
 	Knows           int              `json:"knows"`
+	// Unfinished is the work (messages delivered, injects) that had
+	// reached the agency but was not handled when the run ended: still
+	// queued, held for office hours, or in hand. Where it is high,
+	// information got stuck.
+	Unfinished int64 `json:"unfinished"`
 }
 
 // aggregate accumulates the summary's figures event by event.
@@ -100,6 +105,7 @@ type aggregate struct {
 	chanOutages              []int64
 	chanOutageWait           []liaison.Time
 	handled, held            []int64
+	arrived                  []int64 // deliveries and injects, by agency
 	maxQueue                 []int
 	waitSum                  []float64
 	waitN                    []int64
@@ -115,7 +121,7 @@ func (a *aggregate) init(n *Names) {
 	a.chanLat = make([]Sketch, len(n.Channels))
 	a.chanOutages, a.chanOutageWait = make([]int64, len(n.Channels)), make([]liaison.Time, len(n.Channels))
 	na := len(n.Agencies)
-	a.handled, a.held = make([]int64, na), make([]int64, na)
+	a.handled, a.held, a.arrived = make([]int64, na), make([]int64, na), make([]int64, na)
 	a.maxQueue, a.knows = make([]int, na), make([]int, na)
 	a.waitSum, a.waitN = make([]float64, na), make([]int64, na)
 	a.itemKnowers = map[int32]int{}
@@ -141,11 +147,14 @@ func (a *aggregate) add(e *Event) {
 		if int(e.Count) > a.maxQueue[e.Agency] {
 			a.maxQueue[e.Agency] = int(e.Count)
 		}
+		a.arrived[e.Agency]++
 	case Drop:
 		a.dropped++
 		a.droppedBy[e.Reason]++
 	case Reject:
 		a.rejected++
+	case Inject:
+		a.arrived[e.Agency]++
 	case Hold:
 		a.held[e.Agency]++
 	case HandleStart:
@@ -224,7 +233,7 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 	}
 	for i, id := range r.names.Agencies {
 		as := AgencySummary{ID: id, Handled: a.handled[i], MaxQueue: a.maxQueue[i], Held: a.held[i],
-			Knows: a.knows[i]}
+			Knows: a.knows[i], Unfinished: a.arrived[i] - a.handled[i]}
 		if a.waitN[i] > 0 {
 			as.MeanWaitSeconds = Round3(a.waitSum[i] / float64(a.waitN[i]) / 1000)
 		}
@@ -290,9 +299,9 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", c.ID, c.Messages, Human(c.LatencyP50Seconds), Human(c.LatencyP95Seconds))
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "AGENCY\tHANDLED\tMAX QUEUE\tMEAN WAIT\tHELD")
+	fmt.Fprintln(tw, "AGENCY\tHANDLED\tMAX QUEUE\tMEAN WAIT\tHELD\tUNFINISHED")
 	for _, a := range s.Agencies {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\n", a.ID, a.Handled, a.MaxQueue, Human(a.MeanWaitSeconds), a.Held)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\n", a.ID, a.Handled, a.MaxQueue, Human(a.MeanWaitSeconds), a.Held, a.Unfinished)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

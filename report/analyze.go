@@ -189,6 +189,7 @@ type AgencyReport struct {
 	Staff               int     `json:"staff"`
 	Handled             int64   `json:"handled"`
 	MaxQueue            int     `json:"max_queue"`
+	Unfinished          int64   `json:"unfinished"` // arrived, not handled by the end
 	MeanWaitSeconds     float64 `json:"mean_wait_seconds"`
 	Held                int64   `json:"held"`
 	HoldSeconds         float64 `json:"hold_seconds"`
@@ -320,7 +321,7 @@ func Build(lg *Log) (*Report, error) {
 	for i, ag := range info.Agencies {
 		s := &sum.Agencies[i]
 		r.Agencies = append(r.Agencies, AgencyReport{ID: ag.ID, Hours: ag.Hours, Staff: ag.Staff, Handled: s.Handled,
-			MaxQueue: s.MaxQueue, MeanWaitSeconds: s.MeanWaitSeconds, Held: s.Held, Knows: s.Knows})
+			MaxQueue: s.MaxQueue, Unfinished: s.Unfinished, MeanWaitSeconds: s.MeanWaitSeconds, Held: s.Held, Knows: s.Knows})
 	}
 	for i, c := range info.Channels {
 		s := &sum.Channels[i]

@@ -241,10 +241,10 @@ func (r *Report) mdAnalysis(b *strings.Builder) {
 	}
 
 	b.WriteString("\n### 5.3 Agencies: queues, office hours and consent\n\n")
-	mdHead(b, "agency", "hours", "staff", "handled", "max queue", "mean wait", "held", "hold time", "queue time",
+	mdHead(b, "agency", "hours", "staff", "handled", "max queue", "unfinished", "mean wait", "held", "hold time", "queue time",
 		"consent asked", "consent wait", "granted/refused")
 	for _, a := range r.Agencies {
-		mdRow(b, a.ID, a.Hours, fmt.Sprint(a.Staff), fmt.Sprint(a.Handled), fmt.Sprint(a.MaxQueue), Human(a.MeanWaitSeconds),
+		mdRow(b, a.ID, a.Hours, fmt.Sprint(a.Staff), fmt.Sprint(a.Handled), fmt.Sprint(a.MaxQueue), fmt.Sprint(a.Unfinished), Human(a.MeanWaitSeconds),
 			fmt.Sprint(a.Held), Human(a.HoldSeconds), Human(a.QueueSeconds), fmt.Sprint(a.ConsentRequests),
 			Human(a.ConsentWaitSeconds), fmt.Sprintf("%d/%d", a.ConsentGranted, a.ConsentRefused))
 	}
