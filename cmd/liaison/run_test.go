@@ -93,3 +93,47 @@ func TestSpeedMustBePositive(t *testing.T) {
 		}
 	}
 }
+
+// TestUnfinished: each agency's unfinished work in the summary is what
+// reached it (deliveries, injects) less what it handled, by the log; the
+// Europol backlog variant leaves work at Europol's desk.
+func TestUnfinished(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "run.jsonl")
+	code, stdout, stderr := cli(t, "run", "--json", "--events", log, "--variant", "europol-backlog", "siena-drug-case")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var sum events.Summary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n"))[1:] {
+		var e struct{ Kind, Agency string }
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatal(err)
+		}
+		switch e.Kind {
+		case "deliver", "inject":
+			want[e.Agency]++
+		case "handle_end":
+			want[e.Agency]--
+		}
+	}
+	stuck := int64(0)
+	for _, a := range sum.Agencies {
+		if a.Unfinished != want[string(a.ID)] || a.Unfinished < 0 {
+			t.Errorf("%s: %d unfinished, want %d by the log", a.ID, a.Unfinished, want[string(a.ID)])
+		}
+		if a.ID == "eu.europol" {
+			stuck = a.Unfinished
+		}
+	}
+	if stuck == 0 {
+		t.Error("nothing unfinished at Europol's desk in the backlog variant")
+	}
+}
