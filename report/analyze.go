@@ -54,8 +54,12 @@ type Overview struct {
 type LiveAction struct {
 	TSeconds float64 `json:"t_seconds"`
 	At       string  `json:"at"`
-	Action   string  `json:"action"` // the event kind: pause, resume, live_inject
+	Action   string  `json:"action"` // the event kind: pause, resume, live_inject, skip_inject, postpone_inject, fire_inject, cut_channel, restore_channel, set_staff
 	Item     string  `json:"item,omitempty"`
+	// Detail says what else the action named: the channel cut or
+	// restored, the agency and its new staff, a postponed inject's new
+	// time.
+	Detail string `json:"detail,omitempty"`
 }
 
 // ItemReport is the reach of one inject and how each agency learned it.
@@ -333,6 +337,9 @@ func Build(lg *Log) (*Report, error) {
 	consentAsked := map[ak]float64{}
 	knows := map[ak]*events.Record{}
 	var knowOrder []*events.Record
+	// When each item was injected, as the log has it: a facilitator may
+	// have postponed it from the time the header plans.
+	injectedAt := map[int32]float64{}
 	for _, e := range lg.Events {
 		t := e.T.Seconds()
 		switch e.Kind {
@@ -347,6 +354,10 @@ func Build(lg *Log) (*Report, error) {
 		case events.Drop:
 			r.Drops = append(r.Drops, Drop{TSeconds: t, At: wall(t), Agency: a.agency(e.Agency), To: a.agency(e.Peer),
 				Msg: a.msgID(msgOf(&e.Event)), Item: a.item(e.Item), Type: a.typ(e.Type), Reason: lg.Names.Reasons[e.Reason]})
+		case events.Inject:
+			if _, ok := injectedAt[e.Item]; !ok && e.Item >= 0 {
+				injectedAt[e.Item] = t
+			}
 		case events.Hold:
 			a.hold[workOf(&e.Event)] = e
 		case events.HandleStart:
@@ -395,6 +406,27 @@ func Build(lg *Log) (*Report, error) {
 			r.Deadlines = append(r.Deadlines, d)
 		case events.LiveInject, events.Pause, events.Resume:
 			r.Live = append(r.Live, LiveAction{TSeconds: t, At: wall(t), Action: e.Kind.String(), Item: a.item(e.Item)})
+		case events.SkipInject, events.PostponeInject, events.FireInject, events.CutChannel, events.RestoreChannel, events.SetStaff:
+			// What the facilitator changed shapes what followed: a cut
+			// channel's outage, a desk's staff, an inject's time.
+			d, _ := events.ActionDefOf(&e.Event)
+			if e.Kind == events.FireInject && d.Trigger {
+				continue // the run fired a conditional inject itself
+			}
+			l := LiveAction{TSeconds: t, At: wall(t), Action: e.Kind.String(), Item: string(d.ID)}
+			switch e.Kind {
+			case events.PostponeInject:
+				if d.AtSeconds != nil {
+					l.Detail = "to " + wall(d.PostponedTo(e.T).Seconds())
+				}
+			case events.CutChannel, events.RestoreChannel:
+				l.Detail = string(d.Channel)
+			case events.SetStaff:
+				if d.Staff != nil {
+					l.Detail = fmt.Sprintf("%s to %d", d.Agency, *d.Staff)
+				}
+			}
+			r.Live = append(r.Live, l)
 		}
 	}
 	for k, t0 := range consentAsked { // never answered: waited until the end
@@ -412,9 +444,13 @@ func Build(lg *Log) (*Report, error) {
 		if string(s.ID) != desc.ID {
 			return nil, fmt.Errorf("report: item %d is %s in the log and %s in its summary", i, desc.ID, s.ID)
 		}
+		injected := desc.AtSeconds
+		if t, ok := injectedAt[int32(i)]; ok {
+			injected = t
+		}
 		ir := ItemReport{ID: desc.ID, Live: i >= len(info.Items), Summary: desc.Summary, Type: desc.Type, TLP: desc.TLP,
 			OriginatorControl: desc.OriginatorControl, Originator: desc.Originator, To: desc.To,
-			AtSeconds: desc.AtSeconds, At: wall(desc.AtSeconds), Audience: desc.Audience,
+			AtSeconds: injected, At: wall(injected), Audience: desc.Audience,
 			DeadlineSeconds: desc.DeadlineSeconds, Reached: s.Reached, TimeToReachSeconds: s.TimeToReachSeconds,
 			DeadlineMet: s.DeadlineMet, Curve: []ReachPoint{{0, 0}}, Learned: []Learning{}, NeverLearned: []string{},
 			Objective: strings.TrimSpace(desc.Objective), Expected: strings.TrimSpace(desc.Expected)}
@@ -436,7 +472,7 @@ func Build(lg *Log) (*Report, error) {
 			}
 			ag := a.agency(k.Agency)
 			l := Learning{Item: desc.ID, Agency: ag, InAudience: inAud[ag], TSeconds: k.T.Seconds(),
-				At: wall(k.T.Seconds()), SinceInject: events.Round3(k.T.Seconds() - desc.AtSeconds)}
+				At: wall(k.T.Seconds()), SinceInject: events.Round3(k.T.Seconds() - injected)}
 			l.Path, l.Segments = a.path(k)
 			for i := range l.Segments {
 				if l.Slowest == nil || l.Segments[i].Seconds > l.Slowest.Seconds {

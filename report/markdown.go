@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -103,9 +104,9 @@ func (r *Report) mdOverview(b *strings.Builder) {
 	}
 	if len(r.Live) > 0 {
 		b.WriteString("\n### Facilitator's actions\n\n")
-		mdHead(b, "time", "action", "item")
+		mdHead(b, "time", "action", "item", "detail")
 		for _, l := range r.Live {
-			mdRow(b, l.At, liveText(l.Action), l.Item)
+			mdRow(b, l.At, liveText(l.Action), l.Item, l.Detail)
 		}
 	}
 }
@@ -126,7 +127,7 @@ func (r *Report) mdObjectives(b *strings.Builder) {
 		if len(o.Facilitator) > 0 {
 			b.WriteString("\nFacilitator's actions meanwhile:\n\n")
 			for _, l := range o.Facilitator {
-				fmt.Fprintf(b, "- %s: %s %s\n", l.At, liveText(l.Action), l.Item)
+				fmt.Fprintf(b, "- %s: %s\n", l.At, strings.Join(slices.DeleteFunc([]string{liveText(l.Action), l.Item, l.Detail}, func(s string) bool { return s == "" }), " "))
 			}
 		}
 		b.WriteString("\nPlayer decisions and evaluator notes: ")

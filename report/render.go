@@ -108,6 +108,18 @@ func liveText(kind string) string {
 		return "clock paused"
 	case "resume":
 		return "clock resumed"
+	case "skip_inject":
+		return "inject skipped"
+	case "postpone_inject":
+		return "inject postponed"
+	case "fire_inject":
+		return "contingency inject fired"
+	case "cut_channel":
+		return "channel cut"
+	case "restore_channel":
+		return "channel restored"
+	case "set_staff":
+		return "staff changed"
 	}
 	return kind
 }
@@ -257,8 +269,8 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE 
 {{end}}</table>
 {{end}}
 {{if .R.Live}}<h3>Facilitator's actions</h3>
-<table><tr><th>time</th><th>action</th><th>item</th></tr>
-{{range .R.Live}}<tr><td>{{.At}}</td><td>{{live .Action}}</td><td>{{.Item}}</td></tr>
+<table><tr><th>time</th><th>action</th><th>item</th><th>detail</th></tr>
+{{range .R.Live}}<tr><td>{{.At}}</td><td>{{live .Action}}</td><td>{{.Item}}</td><td>{{.Detail}}</td></tr>
 {{end}}</table>{{end}}
 </section>
 <section id="objectives">
@@ -289,7 +301,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(funcs).Parse(`<!DOCTYPE 
 </div>
 {{end}}
 {{if $o.Facilitator}}<h5>Facilitator's actions meanwhile</h5>
-<ul>{{range $o.Facilitator}}<li>{{.At}}: {{live .Action}}{{if .Item}} {{.Item}}{{end}}</li>{{end}}</ul>{{end}}
+<ul>{{range $o.Facilitator}}<li>{{.At}}: {{live .Action}}{{if .Item}} {{.Item}}{{end}}{{if .Detail}} {{.Detail}}{{end}}</li>{{end}}</ul>{{end}}
 <h5>Player decisions and evaluator notes</h5>
 {{if $o.Observations}}<ul>{{range $o.Observations}}<li>{{.At}} · {{.Kind}}{{if .Agency}} · {{.Agency}}{{end}}: {{.Text}}</li>{{end}}</ul>{{else}}<p class="sub">None recorded in the event log.</p>{{end}}
 <h4>Rating</h4>

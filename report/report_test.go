@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -524,4 +525,59 @@ func ratedLog(t *testing.T, ratings ...scenarios.ObjectiveRating) []byte {
 func onlySVGNamespaces(html string) bool {
 	rest := strings.NewReplacer(`"http://www.w3.org/2000/svg"`, "", `"http://www.w3.org/1999/xlink"`, "").Replace(html)
 	return !strings.Contains(rest, "http://")
+}
+
+// TestFacilitatorActions: a replayed exercise's facilitator actions (skip,
+// postpone, fire, cut, restore, staff) are all in the report with what they
+// named, and a postponed inject is measured from when it was injected,
+// not from its planned time.
+func TestFacilitatorActions(t *testing.T) {
+	sc, err := scenarios.Open("../sim/testdata/exercise.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	act := func(at float64, kind, def string) broker.Action {
+		return broker.Action{At: liaison.FromSeconds(at), Kind: kind, Def: []byte(def)}
+	}
+	script := []broker.Action{
+		act(1800, broker.ActionCut, `{"channel":"national"}`),
+		act(5400, broker.ActionRestore, `{"channel":"national"}`),
+		act(7200, broker.ActionStaff, `{"agency":"dk.police","staff":3}`),
+		act(9000, broker.ActionSkip, `{"id":"I-2"}`),
+		act(10800, broker.ActionPostpone, `{"id":"I-3","at_seconds":64800}`),
+		act(72000, broker.ActionFire, `{"id":"C-1"}`),
+	}
+	var buf bytes.Buffer
+	if _, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 1, Events: &buf, Replay: script}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, buf.Bytes())
+	var got []string
+	for _, l := range r.Live {
+		got = append(got, fmt.Sprintf("%v %s %s %s", l.TSeconds, l.Action, l.Item, l.Detail))
+	}
+	want := []string{
+		"1800 cut_channel  national",
+		"5400 restore_channel  national",
+		"7200 set_staff  dk.police to 3",
+		"9000 skip_inject I-2 ",
+		"10800 postpone_inject I-3 to " + r.wall(64800),
+		"72000 fire_inject C-1 ",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("facilitator's actions:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, it := range r.Items {
+		if it.ID != "I-3" {
+			continue
+		}
+		if it.AtSeconds != 64800 {
+			t.Errorf("I-3 measured from %vs, want 64800s (postponed)", it.AtSeconds)
+		}
+		for _, l := range it.Learned {
+			if l.SinceInject != l.TSeconds-64800 {
+				t.Errorf("%s learned I-3 %vs after the inject, want %v", l.Agency, l.SinceInject, l.TSeconds-64800)
+			}
+		}
+	}
 }
