@@ -352,7 +352,13 @@ func Build(lg *Log) (*Report, error) {
 			c.latencies = append(c.latencies, e.Value.Seconds())
 			c.LatencyMaxSeconds = max(c.LatencyMaxSeconds, e.Value.Seconds())
 		case events.Drop:
-			r.Drops = append(r.Drops, Drop{TSeconds: t, At: wall(t), Agency: a.agency(e.Agency), To: a.agency(e.Peer),
+			// The sender's message, whoever logged its drop: a message
+			// still in transit at the end is dropped at its recipient.
+			from := e.Agency
+			if e.MsgFrom >= 0 {
+				from = e.MsgFrom
+			}
+			r.Drops = append(r.Drops, Drop{TSeconds: t, At: wall(t), Agency: a.agency(from), To: a.agency(e.Peer),
 				Msg: a.msgID(msgOf(&e.Event)), Item: a.item(e.Item), Type: a.typ(e.Type), Reason: lg.Names.Reasons[e.Reason]})
 		case events.Inject:
 			if _, ok := injectedAt[e.Item]; !ok && e.Item >= 0 {

@@ -581,3 +581,22 @@ func TestFacilitatorActions(t *testing.T) {
 		}
 	}
 }
+
+// TestDropSender: a drop names the sender of the message, whoever logged
+// it: one still in transit at the end is logged at its recipient.
+func TestDropSender(t *testing.T) {
+	log, _ := runLog(t, "club-de-berne", "", 8) // its own seed: one message in transit at the end
+	r := build(t, log)
+	runEnd := 0
+	for _, d := range r.Drops {
+		if d.Reason == "run_end" {
+			runEnd++
+		}
+		if d.Msg != "" && !strings.HasPrefix(d.Msg, d.Agency+"#") {
+			t.Errorf("drop of %s (%s) at %s, want its sender", d.Msg, d.Reason, d.Agency)
+		}
+	}
+	if runEnd == 0 {
+		t.Error("no message in transit at the end: the test shows nothing")
+	}
+}

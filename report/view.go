@@ -86,16 +86,19 @@ func dropLines(r *Report, it *ItemReport) []string {
 		if !slices.Contains(g.to[d.Agency], d.To) {
 			g.to[d.Agency] = append(g.to[d.Agency], d.To)
 		}
-		if slices.Contains(it.Audience, d.To) && !slices.Contains(g.audience, d.To) {
+		// Audience members the drop kept from the item: one that learned
+		// it another way was not.
+		learned := slices.ContainsFunc(it.Learned, func(l Learning) bool { return l.Agency == d.To })
+		if slices.Contains(it.Audience, d.To) && !learned && !slices.Contains(g.audience, d.To) {
 			g.audience = append(g.audience, d.To)
 		}
 	}
 	var out []string
 	for _, reason := range reasons {
 		g := groups[reason]
-		aud := "none of them in the audience"
+		aud := "no audience member missed the item for it"
 		if len(g.audience) > 0 {
-			aud = "audience members among them: " + strings.Join(g.audience, ", ")
+			aud = "audience members it kept from the item: " + strings.Join(g.audience, ", ")
 		}
 		var pairs []string
 		for _, from := range g.senders {
