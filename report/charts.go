@@ -402,7 +402,10 @@ func latencyChart(r *Report) (*Chart, error) {
 	p.NominalX(names...)
 	p.Add(plotter.NewGrid())
 	p.Y.Min = 0
-	svg, err := SVG(p, vg.Length(max(10, 3.2*float64(len(names))))*vg.Centimeter, 8*vg.Centimeter)
+	// Half a box's slot of room at either end, so that the first and last
+	// labels, centred under their boxes, stay inside the chart.
+	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
+	svg, err := SVG(p, vg.Length(max(10, 3.6*float64(len(names))))*vg.Centimeter, 8*vg.Centimeter)
 	if err != nil {
 		return nil, err
 	}
