@@ -137,6 +137,7 @@ const (
 	SegOutage   = "outage"   // waiting for the channel to come back from an outage
 	SegTransit  = "transit"  // in the channel: its latency
 	SegConsent  = "consent"  // the third-party rule's round trip to the originator
+	SegDecision = "decision" // a player's agency waiting for its player to decide
 )
 
 // Segment is a stretch of a path's time charged to one agency or channel.
@@ -166,6 +167,8 @@ func (s *Segment) Where() string {
 		return "handling at " + s.Agency
 	case SegConsent:
 		return "consent from " + s.Agency + " (third-party rule)"
+	case SegDecision:
+		return "the player's decision at " + s.Agency
 	}
 	return s.Kind
 }
@@ -267,6 +270,7 @@ type analyzer struct {
 	deliver map[msgKey]*events.Record
 	start   map[workKey]*events.Record // handle_start
 	hold    map[workKey]*events.Record
+	due     map[workKey]*events.Record // decision_due: waiting for a player
 }
 
 func (a *analyzer) agency(i int32) string { return events.Name(a.n.Agencies, i) }
@@ -296,7 +300,8 @@ func (a *analyzer) key(w workKey) string {
 // Build computes the report of a read log.
 func Build(lg *Log) (*Report, error) {
 	a := &analyzer{n: lg.Names, items: lg.Items, sends: map[msgKey]*events.Record{},
-		deliver: map[msgKey]*events.Record{}, start: map[workKey]*events.Record{}, hold: map[workKey]*events.Record{}}
+		deliver: map[msgKey]*events.Record{}, start: map[workKey]*events.Record{}, hold: map[workKey]*events.Record{},
+		due: map[workKey]*events.Record{}}
 	info, sum := lg.Info, lg.Summary
 	if len(sum.Items) != len(lg.Items) || len(sum.Agencies) != len(info.Agencies) || len(sum.Channels) != len(info.Channels) {
 		return nil, fmt.Errorf("report: the summary does not describe the log (%d items, %d agencies, %d channels; the log %d, %d, %d)",
@@ -366,6 +371,8 @@ func Build(lg *Log) (*Report, error) {
 			}
 		case events.Hold:
 			a.hold[workOf(&e.Event)] = e
+		case events.DecisionPending:
+			a.due[workOf(&e.Event)] = e
 		case events.HandleStart:
 			w := workOf(&e.Event)
 			a.start[w] = e
@@ -599,6 +606,11 @@ func (a *analyzer) path(k *events.Record) ([]Hop, []Segment) {
 		hst := hs.T.Seconds()
 		if c := a.sends[cause]; cause.from >= 0 && c != nil && consentTypes[a.typ(c.Type)] {
 			add(Segment{Kind: SegConsent, Agency: orig, Msg: a.key(w), Start: hst, Seconds: st - hst})
+		} else if due := a.due[w]; due != nil && due.T.Seconds() >= hst && due.T.Seconds() <= st {
+			// A player's agency handled it, then waited for its player.
+			dt := due.T.Seconds()
+			add(Segment{Kind: SegDecision, Agency: a.agency(s.Agency), Msg: a.key(w), Start: dt, Seconds: st - dt})
+			add(Segment{Kind: SegHandling, Agency: a.agency(s.Agency), Msg: a.key(w), Start: hst, Seconds: dt - hst})
 		} else {
 			add(Segment{Kind: SegHandling, Agency: a.agency(s.Agency), Msg: a.key(w), Start: hst, Seconds: st - hst})
 		}

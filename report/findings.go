@@ -83,7 +83,7 @@ const (
 	fastShare = 0.25
 )
 
-var segKinds = []string{SegHold, SegQueue, SegConsent, SegHandling, SegFanout, SegOutage, SegTransit}
+var segKinds = []string{SegHold, SegQueue, SegConsent, SegDecision, SegHandling, SegFanout, SegOutage, SegTransit}
 
 func priorityRank(p string) int {
 	switch p {
@@ -297,6 +297,8 @@ func delayText(it *ItemReport, kind string, evs []Evidence, late bool, nLate int
 		fmt.Fprintf(&b, "Waiting for the originator's consent (third-party rule) held %s", it.ID)
 	case SegHandling:
 		fmt.Fprintf(&b, "Handling took a large share of %s's time", it.ID)
+	case SegDecision:
+		fmt.Fprintf(&b, "Waiting for players' decisions held %s", it.ID)
 	case SegFanout:
 		fmt.Fprintf(&b, "Drafting separate messages one after another (fan-out) delayed %s", it.ID)
 	case SegOutage:
@@ -442,6 +444,8 @@ func delayAction(kind string, wheres []string) string {
 		return fmt.Sprintf("Check the latency of %s, or prefer a faster channel for urgent items.", w)
 	case SegConsent:
 		return fmt.Sprintf("Agree standing release conditions with %s (onward sharing to named partners authorised in advance) so that holders need not ask each time.", w)
+	case SegDecision:
+		return fmt.Sprintf("Agree in advance what the players at %s may pass on without deliberating, or set a decision time limit (decision_timeout) after which the agency's rules act.", w)
 	}
 	return ""
 }

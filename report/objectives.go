@@ -183,7 +183,8 @@ func allOf(n int) string {
 func capital(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 // waitShare is the share of the last audience member's time to learn an
-// item spent waiting: for office hours, for staff, or for consent.
+// item spent waiting: for office hours, for staff, for consent, or for a
+// player's decision.
 func waitShare(it *ItemReport) float64 {
 	for _, l := range it.Learned {
 		if l.Agency != it.Critical || l.SinceInject <= 0 {
@@ -191,7 +192,7 @@ func waitShare(it *ItemReport) float64 {
 		}
 		w := 0.0
 		for _, s := range l.Segments {
-			if s.Kind == SegHold || s.Kind == SegQueue || s.Kind == SegConsent {
+			if s.Kind == SegHold || s.Kind == SegQueue || s.Kind == SegConsent || s.Kind == SegDecision {
 				w += s.Seconds
 			}
 		}
@@ -460,7 +461,7 @@ func strengths(r *Report, it *ItemReport) []Strength {
 				if s.Channel == ch {
 					transit += s.Seconds
 				}
-			case SegHold, SegQueue, SegHandling, SegFanout:
+			case SegHold, SegQueue, SegHandling, SegDecision, SegFanout:
 				held[s.Agency] += s.Seconds
 			}
 		}
@@ -503,7 +504,7 @@ func strengths(r *Report, it *ItemReport) []Strength {
 			Human(t.longest), pct(t.longest/ref), refText)})
 	}
 	if ag := pick(relays, func(a string) bool {
-		return named[SegHold+"/"+a] || named[SegQueue+"/"+a] || named[SegHandling+"/"+a] || named[SegFanout+"/"+a]
+		return named[SegHold+"/"+a] || named[SegQueue+"/"+a] || named[SegHandling+"/"+a] || named[SegDecision+"/"+a] || named[SegFanout+"/"+a]
 	}); ag != "" {
 		t := relays[ag]
 		out = append(out, Strength{Item: it.ID, Kind: "relay", Where: ag, Text: fmt.Sprintf(

@@ -600,3 +600,42 @@ func TestDropSender(t *testing.T) {
 		t.Error("no message in transit at the end: the test shows nothing")
 	}
 }
+
+// TestDecisionWait: on the path of an item through a player's agency, the
+// wait for the player's decision is its own segment, not handling.
+func TestDecisionWait(t *testing.T) {
+	sc, err := scenarios.Open("../sim/testdata/exercise.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// I-1 reaches dk.pet (a player's seat) at 1h; handled in 10m, it
+	// waits for the player, who shares it at 2h.
+	script := []broker.Action{{At: liaison.FromSeconds(7200), Kind: broker.ActionDecision,
+		Def: []byte(`{"agency":"dk.pet","decision":1,"action":"share","to":["dk.police","se.sapo"]}`)}}
+	var buf bytes.Buffer
+	if _, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 1, Events: &buf, Replay: script}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, buf.Bytes())
+	found := false
+	for _, it := range r.Items {
+		for _, l := range it.Learned {
+			if it.ID != "I-1" || l.Agency != "se.sapo" {
+				continue
+			}
+			var kinds []string
+			for _, s := range l.Segments {
+				kinds = append(kinds, fmt.Sprintf("%s %s %v", s.Kind, s.Agency, s.Seconds))
+				if s.Kind == SegDecision {
+					found = s.Agency == "dk.pet" && s.Start == 4200 && s.Seconds == 3000
+				}
+			}
+			if !found {
+				t.Errorf("se.sapo's path of I-1: %s; want 3000s of dk.pet's decision from 4200s", strings.Join(kinds, ", "))
+			}
+		}
+	}
+	if !found {
+		t.Error("se.sapo never learned I-1")
+	}
+}
