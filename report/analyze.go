@@ -32,6 +32,17 @@ type Report struct {
 
 	loc   *time.Location
 	start time.Time
+	// withheld lists, per item, whom players chose not to pass it to
+	// although their agency's rules would have.
+	withheld []withholding
+}
+
+// withholding is a player's decision that kept an item from agencies the
+// rules proposed.
+type withholding struct {
+	item, agency string
+	at           float64
+	from         []string // proposed by the rules, not passed on by the player
 }
 
 // Overview is the exercise overview: what ran, when, with whom.
@@ -373,6 +384,10 @@ func Build(lg *Log) (*Report, error) {
 			a.hold[workOf(&e.Event)] = e
 		case events.DecisionPending:
 			a.due[workOf(&e.Event)] = e
+		case events.DecisionMade:
+			if w := r.withholding(a, e); w != nil {
+				r.withheld = append(r.withheld, *w)
+			}
 		case events.HandleStart:
 			w := workOf(&e.Event)
 			a.start[w] = e
@@ -629,4 +644,42 @@ func reverse(s []Segment) []Segment {
 	}
 	slices.Reverse(s)
 	return s
+}
+
+// withholding returns what a player's decision (a decided event) kept from
+// agencies that the rules proposed, or nil: the agencies its rules would
+// have passed the item to and the player did not.
+func (r *Report) withholding(a *analyzer, e *events.Record) *withholding {
+	d, ok := events.DecidedOf(&e.Event)
+	due := a.due[workOf(&e.Event)]
+	if !ok || d.By != "player" || e.Item < 0 || due == nil {
+		return nil
+	}
+	p, ok := events.DecisionDueOf(&due.Event)
+	if !ok {
+		return nil
+	}
+	var proposed []string
+	for _, x := range p.Proposal {
+		if x.Action == events.ChooseShare || x.Action == "send" {
+			for _, to := range x.To {
+				if !slices.Contains(proposed, string(to)) {
+					proposed = append(proposed, string(to))
+				}
+			}
+		}
+	}
+	if d.Action == events.ChooseRules {
+		return nil
+	}
+	w := &withholding{item: a.item(e.Item), agency: a.agency(e.Agency), at: e.T.Seconds()}
+	for _, to := range proposed {
+		if !(d.Action == events.ChooseShare && slices.Contains(d.To, liaison.AgencyID(to))) {
+			w.from = append(w.from, to)
+		}
+	}
+	if len(w.from) == 0 {
+		return nil
+	}
+	return w
 }

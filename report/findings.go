@@ -23,7 +23,9 @@ type Finding struct {
 	Priority string `json:"priority"` // high, medium or low (see priorityOf)
 	// Kind is a segment kind, "drop" (audience members not reached because
 	// messages to them were dropped; Where is the reason), "unreached" (no
-	// path reached them) or "reply" (answers after their deadline).
+	// path reached them), "withheld" (a player chose not to pass the item
+	// on where the rules would have; Where is the agency) or "reply"
+	// (answers after their deadline).
 	Kind      string `json:"kind"`
 	Where     string `json:"where"`
 	Item      string `json:"item"`
@@ -472,10 +474,20 @@ func unreachedFindings(r *Report, it *ItemReport) []Finding {
 			byReason[d.Reason] = append(byReason[d.Reason], Evidence{Where: d.Agency, Learner: m, Share: 1})
 		}
 		if len(seen) == 0 {
-			if _, ok := byReason[""]; !ok {
-				reasons = append(reasons, "")
+			// Kept from it by a player's choice, where the rules would
+			// have passed it on; else no rule or path.
+			reason := ""
+			where := ""
+			for _, w := range r.withheld {
+				if w.item == it.ID && slices.Contains(w.from, m) {
+					reason, where = "withheld:"+w.agency, w.agency
+					break
+				}
 			}
-			byReason[""] = append(byReason[""], Evidence{Learner: m, Share: 1})
+			if _, ok := byReason[reason]; !ok {
+				reasons = append(reasons, reason)
+			}
+			byReason[reason] = append(byReason[reason], Evidence{Where: where, Learner: m, Share: 1})
 		}
 	}
 	var out []Finding
@@ -493,11 +505,23 @@ func unreachedFindings(r *Report, it *ItemReport) []Finding {
 		f := Finding{Kind: "drop", Where: reason, Item: it.ID, Objective: it.Objective, Share: 1,
 			Priority: PriorityHigh, Evidence: evs, Responsible: []string{it.Originator}}
 		head := fmt.Sprintf("%s never reached %s (%d of its %d audience members)", it.ID, joinAnd(members), len(members), len(it.Audience))
-		switch reason {
-		case "":
+		switch {
+		case reason == "":
 			f.Kind, f.Where = "unreached", strings.Join(members, ", ")
 			f.Text = head + ": no rule or path passed it to them before the run ended."
 			f.Action = "Add a rule that shares the item with these agencies (or a channel that joins them to a holder), or lengthen the exercise."
+		case strings.HasPrefix(reason, "withheld:"):
+			ag := strings.TrimPrefix(reason, "withheld:")
+			var when []string
+			for _, w := range r.withheld {
+				if w.item == it.ID && w.agency == ag {
+					when = append(when, r.wall(w.at))
+				}
+			}
+			f.Kind, f.Where, f.Responsible = "withheld", ag, []string{ag}
+			f.Text = fmt.Sprintf("%s: the player at %s chose not to pass it to them (decided %s), though the agency's rules would have.",
+				head, ag, joinAnd(when))
+			f.Action = fmt.Sprintf("Review the decision with the players at %s: if the rules are right, brief players on them; if the players were, change the rules.", ag)
 		default:
 			f.Text = fmt.Sprintf("%s: messages to them from %s were dropped for %s: %s.", head, joinAnd(senders), reason, reasonWords(reason, it))
 			f.Action = dropAction(reason)

@@ -639,3 +639,34 @@ func TestDecisionWait(t *testing.T) {
 		t.Error("se.sapo never learned I-1")
 	}
 }
+
+// TestWithheld: an audience member that a player chose not to pass an item
+// to, where the rules would have, is a finding about that player's
+// decision, not about missing rules.
+func TestWithheld(t *testing.T) {
+	sc, err := scenarios.Open("../sim/testdata/exercise.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dk.pet's rules share I-1 with dk.police and se.sapo; the player
+	// shares it with se.sapo alone. dk.police would have passed it to
+	// dk.fe: both never learn it.
+	script := []broker.Action{{At: liaison.FromSeconds(7200), Kind: broker.ActionDecision,
+		Def: []byte(`{"agency":"dk.pet","decision":1,"action":"share","to":["se.sapo"]}`)}}
+	var buf bytes.Buffer
+	if _, err := sim.Run(context.Background(), sim.Config{Scenario: sc, Seed: 1, Events: &buf, Replay: script}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, buf.Bytes())
+	var got []string
+	for _, f := range r.Findings {
+		if f.Item == "I-1" && (f.Kind == "withheld" || f.Kind == "unreached") {
+			got = append(got, f.Kind+": "+f.Text)
+		}
+	}
+	want := "withheld: I-1 never reached dk.police (1 of its 3 audience members): the player at dk.pet chose not to pass it to them (decided " +
+		r.wall(7200) + "), though the agency's rules would have."
+	if len(got) == 0 || got[0] != want {
+		t.Errorf("findings about I-1:\n%s\nwant first\n%s", strings.Join(got, "\n"), want)
+	}
+}
