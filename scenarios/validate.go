@@ -463,6 +463,9 @@ func (c *checker) inject(i int, in Inject) {
 	if c.s.Duration > 0 && in.At >= c.s.Duration {
 		c.addf(p+".at", BadValue, "inject %s at %s is not before the end of the run at %s; expected at < duration", in.ID, in.At, c.s.Duration)
 	}
+	if c.given(p+".deadline") && in.Deadline <= 0 {
+		c.addf(p+".deadline", BadValue, "inject %s has deadline %s; expected a positive duration, or no deadline at all", in.ID, in.Deadline)
+	}
 	c.trigger(i, p, in)
 }
 
