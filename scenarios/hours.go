@@ -107,8 +107,11 @@ func parseWindow(s string) (start, end int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if start >= end {
-		return 0, 0, fmt.Errorf("window %q ends before it starts", s)
+	switch {
+	case start == end:
+		return 0, 0, fmt.Errorf("window %q is empty; expected an end after the start (00:00-24:00 is the whole day)", s)
+	case start > end:
+		return 0, 0, fmt.Errorf("window %q ends before it starts; expected an end after the start (a night shift is two windows, 22:00-24:00 and 00:00-06:00)", s)
 	}
 	return start, end, nil
 }

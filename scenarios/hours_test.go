@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,6 +35,16 @@ func TestHoursParse(t *testing.T) {
 		var h Hours
 		if err := h.decodeScalar(in); err == nil {
 			t.Errorf("Hours(%q) parsed: %+v", in, h)
+		}
+	}
+	// An empty or reversed window says what to write instead.
+	for in, want := range map[string]string{
+		"Mon 08:00-08:00": "is empty; expected an end after the start (00:00-24:00 is the whole day)",
+		"Mon 22:00-06:00": "a night shift is two windows, 22:00-24:00 and 00:00-06:00",
+	} {
+		var h Hours
+		if err := h.decodeScalar(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Hours(%q): %v, want %q", in, err, want)
 		}
 	}
 }
