@@ -115,6 +115,11 @@ const (
 //   - P otherwise: the whole audience learned it in time.
 //
 // An inject without an audience is rated on its replies alone.
+// lateFactor: an inject whose last audience member learned it more than
+// this many times its deadline after the inject is rated M however few
+// were late.
+const lateFactor = 3
+
 func rateItem(r *Report, it *ItemReport) {
 	a := len(it.Audience)
 	replies := 0
@@ -148,6 +153,11 @@ func rateItem(r *Report, it *ItemReport) {
 		if late == a {
 			basis = fmt.Sprintf("%s learned it after its %s deadline", capital(allOf(a)), deadline)
 		}
+	case late > 0 && it.TimeToReachSeconds != nil && it.DeadlineSeconds != nil && *it.TimeToReachSeconds > lateFactor**it.DeadlineSeconds:
+		// A few members, but so late that the deadline meant nothing to
+		// them: how late counts as well as how many.
+		rating, basis = liaison.RatingM, fmt.Sprintf("%d of its %d audience members learned it after its %s deadline, the last after %s, more than %d times the deadline",
+			late, a, deadline, Human(*it.TimeToReachSeconds), lateFactor)
 	case late > 0:
 		rating, basis = liaison.RatingS, fmt.Sprintf("%d of its %d audience members learned it after its %s deadline", late, a, deadline)
 	case it.DeadlineSeconds != nil:
