@@ -66,9 +66,7 @@ func TestWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := filepath.Join(dir, "out")
-			if got := readFile(t, p); got != "hello" {
-				t.Errorf("read %q", got)
-			}
+			holds(t, p, "hello")
 			if st, _ := os.Stat(p); st.Mode().Perm() != Mode {
 				t.Errorf("mode %v, want %v", st.Mode().Perm(), fs.FileMode(Mode))
 			}
@@ -86,9 +84,7 @@ func TestWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := filepath.Join(dir, "out")
-			if got := readFile(t, p); got != "new" {
-				t.Errorf("read %q", got)
-			}
+			holds(t, p, "new")
 			if st, _ := os.Stat(p); st.Mode().Perm() != Mode {
 				t.Errorf("mode %v, want %v", st.Mode().Perm(), fs.FileMode(Mode))
 			}
@@ -105,9 +101,7 @@ func TestWrite(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("got %v, want %v", err, boom)
 			}
-			if got := readFile(t, filepath.Join(dir, "out")); got != "old" {
-				t.Errorf("a failed write changed the file: %q", got)
-			}
+			holds(t, filepath.Join(dir, "out"), "old")
 		},
 	}, {
 		name: "symlink to a file writes the file",
@@ -123,9 +117,7 @@ func TestWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			isLink(t, filepath.Join(dir, "evlink.jsonl"), "lk/real.jsonl")
-			if got := readFile(t, filepath.Join(dir, "lk", "real.jsonl")); got != "new" {
-				t.Errorf("target holds %q", got)
-			}
+			holds(t, filepath.Join(dir, "lk", "real.jsonl"), "new")
 		},
 	}, {
 		name: "failed write through a symlink keeps the old file",
@@ -141,9 +133,7 @@ func TestWrite(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, boom)
 			}
 			isLink(t, filepath.Join(dir, "link"), "lk/real")
-			if got := readFile(t, filepath.Join(dir, "lk", "real")); got != "old" {
-				t.Errorf("target holds %q", got)
-			}
+			holds(t, filepath.Join(dir, "lk", "real"), "old")
 		},
 	}, {
 		name: "dangling symlink creates its target",
@@ -158,9 +148,7 @@ func TestWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			isLink(t, filepath.Join(dir, "link"), "lk/new")
-			if got := readFile(t, filepath.Join(dir, "lk", "new")); got != "hello" {
-				t.Errorf("target holds %q", got)
-			}
+			holds(t, filepath.Join(dir, "lk", "new"), "hello")
 		},
 	}, {
 		name: "dangling symlink into a missing directory fails",
@@ -192,9 +180,7 @@ func TestWrite(t *testing.T) {
 			}
 			isLink(t, filepath.Join(dir, "l1"), "a/b/l2")
 			isLink(t, filepath.Join(dir, "a", "b", "l2"), "../real")
-			if got := readFile(t, filepath.Join(dir, "a", "real")); got != "new" {
-				t.Errorf("target holds %q", got)
-			}
+			holds(t, filepath.Join(dir, "a", "real"), "new")
 		},
 	}, {
 		// The ".." in the last link is taken from the directory the link
@@ -212,9 +198,7 @@ func TestWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := readFile(t, filepath.Join(dir, "x", "new")); got != "hello" {
-				t.Errorf("target holds %q", got)
-			}
+			holds(t, filepath.Join(dir, "x", "new"), "hello")
 			isLink(t, filepath.Join(dir, "l1"), "d/l2")
 		},
 	}, {
@@ -393,8 +377,14 @@ func TestAbort(t *testing.T) {
 	io.WriteString(f, "new")
 	f.Abort()
 	f.Abort()
-	if got := readFile(t, path); got != "old" {
-		t.Errorf("read %q", got)
-	}
+	holds(t, path, "old")
 	noTemp(t, dir)
+}
+
+// holds checks that the file at path reads want.
+func holds(t *testing.T, path, want string) {
+	t.Helper()
+	if got := readFile(t, path); got != want {
+		t.Errorf("%s holds %q, want %q", path, got, want)
+	}
 }

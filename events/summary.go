@@ -54,6 +54,10 @@ type ItemSummary struct {
 	// each audience member that learned the item learned it, in order
 	// (len(Learned) == Reached). Reports and comparisons draw it.
 	Learned []float64 `json:"-"`
+	// InjectedAt is when the item was injected, after any postpone or
+	// fire (meaningful only with an empty Status): the time Learned and
+	// TimeToReachSeconds count from.
+	InjectedAt liaison.Time `json:"-"`
 }
 
 // ReachedWithin returns how many audience members knew the item within sec
@@ -195,7 +199,7 @@ func (r *Recorder) summary(end liaison.Time) *Summary {
 	for i := range r.items {
 		st := &r.items[i]
 		is := ItemSummary{ID: st.info.ID, Reached: st.reached, Audience: []liaison.AgencyID{},
-			Knowers: a.itemKnowers[int32(i)], Learned: []float64{}}
+			Knowers: a.itemKnowers[int32(i)], Learned: []float64{}, InjectedAt: st.info.At}
 		for _, ag := range st.info.Audience {
 			is.Audience = append(is.Audience, r.names.Agencies[ag])
 		}

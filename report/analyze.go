@@ -353,9 +353,6 @@ func Build(lg *Log) (*Report, error) {
 	consentAsked := map[ak]float64{}
 	knows := map[ak]*events.Record{}
 	var knowOrder []*events.Record
-	// When each item was injected, as the log has it: a facilitator may
-	// have postponed it from the time the header plans.
-	injectedAt := map[int32]float64{}
 	for _, e := range lg.Events {
 		t := e.T.Seconds()
 		switch e.Kind {
@@ -376,10 +373,6 @@ func Build(lg *Log) (*Report, error) {
 			}
 			r.Drops = append(r.Drops, Drop{TSeconds: t, At: wall(t), Agency: a.agency(from), To: a.agency(e.Peer),
 				Msg: a.msgID(msgOf(&e.Event)), Item: a.item(e.Item), Type: a.typ(e.Type), Reason: lg.Names.Reasons[e.Reason]})
-		case events.Inject:
-			if _, ok := injectedAt[e.Item]; !ok && e.Item >= 0 {
-				injectedAt[e.Item] = t
-			}
 		case events.Hold:
 			a.hold[workOf(&e.Event)] = e
 		case events.DecisionPending:
@@ -472,9 +465,11 @@ func Build(lg *Log) (*Report, error) {
 		if string(s.ID) != desc.ID {
 			return nil, fmt.Errorf("report: item %d is %s in the log and %s in its summary", i, desc.ID, s.ID)
 		}
+		// The summary's time of the inject: a facilitator may have
+		// postponed or fired it away from the time the header plans.
 		injected := desc.AtSeconds
-		if t, ok := injectedAt[int32(i)]; ok {
-			injected = t
+		if s.Status == "" {
+			injected = s.InjectedAt.Seconds()
 		}
 		ir := ItemReport{ID: desc.ID, Live: i >= len(info.Items), Summary: desc.Summary, Type: desc.Type, TLP: desc.TLP,
 			OriginatorControl: desc.OriginatorControl, Originator: desc.Originator, To: desc.To,

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,16 +57,7 @@ func TestBadLiveInjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.ParseInject(file, data)
-			var list ErrorList
-			if !errors.As(err, &list) {
-				t.Fatalf("error is %T, want ErrorList: %v", err, err)
-			}
-			for _, e := range list {
-				if e.Line == 0 || e.Column == 0 || e.File != file {
-					t.Errorf("error without a position in %s: %#v", file, e)
-				}
-			}
-			golden.AssertString(t, strings.TrimSuffix(file, ".yaml")+".golden", err.Error()+"\n")
+			assertPositioned(t, file, err)
 		})
 	}
 }

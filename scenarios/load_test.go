@@ -22,18 +22,26 @@ func TestBadScenarios(t *testing.T) {
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
-			var list ErrorList
-			if !errors.As(err, &list) {
-				t.Fatalf("error is %T, want ErrorList: %v", err, err)
-			}
-			for _, e := range list {
-				if e.Line == 0 || e.Column == 0 || e.File != file {
-					t.Errorf("error without a position in %s: %#v", file, e)
-				}
-			}
-			golden.AssertString(t, strings.TrimSuffix(file, ".yaml")+".golden", err.Error()+"\n")
+			assertPositioned(t, file, err)
 		})
 	}
+}
+
+// assertPositioned checks that err, what reading the fixture file gave,
+// is a list of problems each at a line and column of that file, and
+// compares it with the fixture's golden file.
+func assertPositioned(t *testing.T, file string, err error) {
+	t.Helper()
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error is %T, want ErrorList: %v", err, err)
+	}
+	for _, e := range list {
+		if e.Line == 0 || e.Column == 0 || e.File != file {
+			t.Errorf("error without a position in %s: %#v", file, e)
+		}
+	}
+	golden.AssertString(t, strings.TrimSuffix(file, ".yaml")+".golden", err.Error()+"\n")
 }
 
 func TestGoodScenarios(t *testing.T) {
